@@ -1,0 +1,45 @@
+"""Shared fixtures: tiny generated MNIST-like IDX data (no ../shared, no network) and headless Qt."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from lenet_core.idx import write_idx  # noqa: E402
+
+
+def fake_digits(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """n 28x28 uint8 images whose class (0-9) sets where a bright bar sits, jittered and noisy: learnable, not MNIST."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 10, n).astype(np.uint8)
+    images = np.zeros((n, 28, 28), np.float32)
+    for i, label in enumerate(labels):
+        row = 4 + 2 * int(label) + rng.integers(-1, 2)
+        col = 6 + rng.integers(-2, 3)
+        images[i, row : row + 2, col : col + 16] = 1.0
+        images[i, 4:24, 4 + int(label) * 2] = 0.6  # a second cue, a vertical stroke
+    images += rng.normal(0, 0.1, images.shape).astype(np.float32)
+    return (np.clip(images, 0, 1) * 255).astype(np.uint8), labels
+
+
+def write_mnist_folder(folder: Path, n_train: int = 600, n_test: int = 200, prefix: str = "train", gz: bool = True):
+    """Write train and t10k IDX files in the official layout; returns folder."""
+    folder.mkdir(parents=True, exist_ok=True)
+    ext = ".gz" if gz else ""
+    train_x, train_y = fake_digits(n_train, seed=1)
+    test_x, test_y = fake_digits(n_test, seed=2)
+    write_idx(folder / f"{prefix}-images-idx3-ubyte{ext}", train_x)
+    write_idx(folder / f"{prefix}-labels-idx1-ubyte{ext}", train_y)
+    write_idx(folder / f"t10k-images-idx3-ubyte{ext}", test_x)
+    write_idx(folder / f"t10k-labels-idx1-ubyte{ext}", test_y)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def mnist_dir(tmp_path_factory) -> Path:
+    return write_mnist_folder(tmp_path_factory.mktemp("mnist"))
