@@ -81,7 +81,8 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
                 if actual != size:
                     kind = "truncated" if actual < size else "trailing bytes"
                     raise IdxFormatError(
-                        path, f"{kind}: header says {shape_text} {dtype.name} ({size} bytes) but the file holds {actual}"
+                        path,
+                        f"{kind}: header says {shape_text} {dtype.name} ({size} bytes) but the file holds {actual}",
                     )
             body = _read_exactly(stream, size, path, f"{shape_text} {dtype.name}")
             if stream.read(1):

@@ -10,7 +10,7 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from lenet_core.idx import write_idx  # noqa: E402
+from lenet_core.idx import write_idx
 
 
 def fake_digits(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

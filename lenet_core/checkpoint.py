@@ -1,0 +1,158 @@
+"""Checkpoints: weights, optimizer state, config, history and metadata, saved atomically and loaded safely.
+
+Loading uses `torch.load(weights_only=True)`: only tensors and plain containers are unpickled, so a file
+crafted to run code when unpickled is refused instead.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import pickle
+import platform
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from .model import LeNet
+
+FORMAT = "lenet-trainer-checkpoint"
+VERSION = 1
+
+
+class CheckpointError(ValueError):
+    """A checkpoint cannot be saved or loaded; the message names the file and the problem."""
+
+    def __init__(self, path: str | os.PathLike, problem: str) -> None:
+        self.path = Path(path)
+        self.problem = problem
+        super().__init__(f"{self.path.name}: {problem}")
+
+
+@dataclass
+class Checkpoint:
+    model: dict[str, torch.Tensor]
+    trainer: dict | None = None  # Trainer.state_dict(): optimizer, scheduler, counters, history
+    config: dict | None = None  # TrainConfig.to_dict()
+    metadata: dict = field(default_factory=dict)
+
+
+def _metadata(extra: dict | None) -> dict:
+    meta = {
+        "saved_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "torch": str(torch.__version__),
+        "python": platform.python_version(),
+    }
+    meta.update(extra or {})
+    return meta
+
+
+def save_checkpoint(path: str | os.PathLike, checkpoint: Checkpoint) -> None:
+    """Write atomically: a temporary file beside the target, flushed, then renamed over it."""
+    path = Path(path)
+    bad = [name for name, t in checkpoint.model.items() if t.is_floating_point() and not torch.isfinite(t).all()]
+    if bad:
+        raise CheckpointError(path, f"refusing to save non-finite weights in {', '.join(bad)}")
+    payload = {
+        "format": FORMAT,
+        "version": VERSION,
+        "model": {k: v.detach().cpu().contiguous() for k, v in checkpoint.model.items()},
+        "trainer": checkpoint.trainer,
+        "config": checkpoint.config,
+        "metadata": _metadata(checkpoint.metadata),
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save(payload, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def save_model(path: str | os.PathLike, net: nn.Module, metadata: dict | None = None) -> None:
+    """Save just the weights (as shipped in resources/)."""
+    save_checkpoint(path, Checkpoint(model=net.state_dict(), metadata=metadata or {}))
+
+
+def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
+    """Load and validate a checkpoint; never runs code from the file."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(path, "no such file" if not path.exists() else "not a file")
+    if path.stat().st_size == 0:
+        raise CheckpointError(path, "the file is empty")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        # torch's message is a page long; its "WeightsUnpickler error:" line says what went wrong.
+        detail = next((line.strip() for line in str(exc).splitlines() if "WeightsUnpickler error:" in line), "")
+        detail = detail.split("WeightsUnpickler error:")[-1].split(" was not an allowed global")[0].strip()
+        if "Unsupported global" in detail or "Unsupported operand" in detail:
+            raise CheckpointError(
+                path, f"refused: it holds objects other than tensors and plain data, which could run code ({detail})"
+            ) from exc
+        raise CheckpointError(
+            path, f"not a readable checkpoint (truncated or corrupt?): {detail or 'not a torch file'}"
+        ) from exc
+    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError) as exc:
+        first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise CheckpointError(path, f"not a readable checkpoint (truncated or corrupt?): {first_line}") from exc
+    if not isinstance(payload, dict):
+        raise CheckpointError(path, f"not a checkpoint of this program (holds a {type(payload).__name__})")
+    if payload.get("format") != FORMAT:
+        # A bare state_dict saved by torch.save(net.state_dict()) is accepted too.
+        if all(isinstance(v, torch.Tensor) for v in payload.values()):
+            payload = {"model": payload}
+        else:
+            raise CheckpointError(path, "not a checkpoint of this program (no model weights found)")
+    elif payload.get("version", 0) > VERSION:
+        raise CheckpointError(path, f"written by a newer version (format {payload['version']}, this reads {VERSION})")
+    model = payload.get("model")
+    if not isinstance(model, dict):
+        raise CheckpointError(path, "no model weights in the file")
+    check_architecture(path, model)
+    return Checkpoint(
+        model=model,
+        trainer=payload.get("trainer"),
+        config=payload.get("config"),
+        metadata=payload.get("metadata") or {},
+    )
+
+
+def check_architecture(path: str | os.PathLike, state: dict) -> None:
+    """Raise CheckpointError unless state has exactly LeNet's parameter names and shapes."""
+    expected = {k: tuple(v.shape) for k, v in LeNet().state_dict().items()}
+    problems = []
+    missing = sorted(set(expected) - set(state))
+    unexpected = sorted(set(state) - set(expected))
+    if missing:
+        problems.append(f"missing {', '.join(missing)}")
+    if unexpected:
+        problems.append(f"unexpected {', '.join(unexpected)}")
+    for name in sorted(set(expected) & set(state)):
+        value = state[name]
+        if not isinstance(value, torch.Tensor):
+            problems.append(f"{name} is a {type(value).__name__}, not a tensor")
+        elif tuple(value.shape) != expected[name]:
+            shape = "x".join(map(str, value.shape))
+            problems.append(f"{name} has shape {shape}, LeNet needs {'x'.join(map(str, expected[name]))}")
+        elif not torch.isfinite(value).all():
+            problems.append(f"{name} holds NaN or infinite values")
+    if problems:
+        raise CheckpointError(path, "not the tutorial's LeNet: " + "; ".join(problems))
+
+
+def load_model(path: str | os.PathLike) -> LeNet:
+    """A LeNet with the checkpoint's weights, in eval mode."""
+    net = LeNet()
+    net.load_state_dict(load_checkpoint(path).model)
+    return net.eval()

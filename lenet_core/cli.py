@@ -1,0 +1,215 @@
+"""The terminal interface: train, evaluate, predict. Only this module prints."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+
+from .checkpoint import Checkpoint, CheckpointError, load_checkpoint, save_checkpoint
+from .datasets import DatasetNotFoundError, load_mnist
+from .idx import IdxFormatError
+from .inference import DEFAULT_WEIGHTS, predict
+from .model import LeNet, new_model
+from .preprocess import ImageReadError, load_image
+from .training import DEVICES, LR_SCHEDULES, OPTIMIZERS, PRESETS, EpochEvent, StepEvent, StoppedEvent, Trainer
+
+USER_ERRORS = (DatasetNotFoundError, IdxFormatError, CheckpointError, ImageReadError, ValueError, OSError)
+EXIT_ERROR = 1
+EXIT_DIVERGED = 3
+EXIT_INTERRUPTED = 130
+
+
+class CliError(Exception):
+    """A problem to report in one line, with an exit code."""
+
+    def __init__(self, message: str, code: int = EXIT_ERROR) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class ProgressBar:
+    """One line on stderr, redrawn at most 10 times a second, only on a terminal."""
+
+    def __init__(self, stream=sys.stderr, width: int = 30) -> None:
+        self.stream = stream
+        self.width = width
+        self.enabled = stream.isatty()
+        self._last = 0.0
+
+    def update(self, event: StepEvent, total_epochs: int) -> None:
+        now = time.monotonic()
+        if not self.enabled or (now - self._last < 0.1 and event.batch < event.batches_per_epoch):
+            return
+        self._last = now
+        done = event.batch / max(event.batches_per_epoch, 1)
+        filled = int(done * self.width)
+        self.stream.write(
+            f"\repoch {event.epoch + 1}/{total_epochs} [{'#' * filled}{'.' * (self.width - filled)}] "
+            f"{event.batch}/{event.batches_per_epoch}  loss {event.loss:.4f}  "
+            f"{event.samples_per_second:,.0f} samples/s "
+        )
+        self.stream.flush()
+
+    def clear(self) -> None:
+        if self.enabled:
+            self.stream.write("\r\033[K")
+            self.stream.flush()
+
+
+def _data_dir(args: argparse.Namespace) -> str:
+    data_dir = args.data_dir or os.environ.get("LENET_DATA_DIR")
+    if not data_dir:
+        raise CliError("no data folder: pass --data-dir DIR or set LENET_DATA_DIR")
+    return data_dir
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    overrides = {
+        "epochs": args.epochs,
+        "batch_size": args.batch_size,
+        "lr": args.lr,
+        "momentum": args.momentum,
+        "weight_decay": args.weight_decay,
+        "optimizer": args.optimizer,
+        "lr_schedule": args.lr_schedule,
+        "seed": args.seed,
+        "device": args.device,
+        "augment": False if args.no_augment else None,
+    }
+    config = PRESETS[args.preset].replace(**{k: v for k, v in overrides.items() if v is not None})
+    started = time.perf_counter()
+    data = load_mnist(_data_dir(args))
+    print(
+        f"data: {len(data.train)} training images ({data.files.train.images.name}), "
+        f"{len(data.test)} test images ({data.files.test.images.name})"
+    )
+    trainer = Trainer(new_model(config.seed), config, data.train, data.test)
+    print(f"config: {config}  device: {trainer.device}")
+    bar = ProgressBar()
+    out = Path(args.out)
+
+    def save() -> None:
+        save_checkpoint(
+            out,
+            Checkpoint(
+                model=trainer.net.state_dict(),
+                trainer=trainer.state_dict(),
+                config=config.to_dict(),
+                metadata={"dataset": str(data.files.train.images), "train_images": len(data.train)},
+            ),
+        )
+
+    final: StoppedEvent | None = None
+    try:
+        for event in trainer.run():
+            if isinstance(event, StepEvent):
+                bar.update(event, config.epochs)
+            elif isinstance(event, EpochEvent):
+                bar.clear()
+                print(
+                    f"epoch {event.epoch}/{config.epochs}  loss {event.train_loss:.4f}  "
+                    f"test loss {event.test_loss:.4f}  accuracy {event.test_accuracy:.4f}  "
+                    f"{event.elapsed_s:.1f} s  (total {time.perf_counter() - started:.1f} s)",
+                    flush=True,
+                )
+            elif isinstance(event, StoppedEvent):
+                final = event
+    except KeyboardInterrupt:
+        bar.clear()
+        save()
+        raise CliError(f"interrupted at step {trainer.step_count}; progress saved to {out}", EXIT_INTERRUPTED) from None
+    bar.clear()
+    if final is not None and final.reason == "diverged":
+        raise CliError(f"training diverged: {final.message}; nothing saved", EXIT_DIVERGED)
+    save()
+    print(f"saved {out}  ({time.perf_counter() - started:.1f} s in all)")
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    checkpoint = load_checkpoint(args.checkpoint)
+    data = load_mnist(_data_dir(args), need_train=False)
+    net = LeNet()
+    net.load_state_dict(checkpoint.model)
+    trainer = Trainer(net, PRESETS["default"].replace(device=args.device or "auto"), None)
+    result = trainer.evaluate(data.test)
+    print(f"test: {result.total} images ({data.files.test.images})")
+    print(f"loss: {result.loss:.4f}")
+    print(f"accuracy: {result.accuracy:.4f}")
+    return 0
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    net = LeNet()
+    net.load_state_dict(load_checkpoint(args.checkpoint).model)
+    net.eval()
+    failed = 0
+    for name in args.images:
+        try:
+            result = predict(net, load_image(name))
+        except ImageReadError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            failed += 1
+            continue
+        if result.digit is None:
+            print(f"{name}: no digit (the image is blank)")
+        else:
+            print(f"{name}: {result.digit} (p={result.confidence:.3f})")
+    return EXIT_ERROR if failed else 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="lenet-core", description="Train and use the PyTorch tutorial's LeNet on MNIST."
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log what the library does")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    data_help = "folder holding MNIST IDX files (also MNIST/raw below it); default $LENET_DATA_DIR"
+    train = sub.add_parser("train", help="train LeNet on MNIST and save a checkpoint")
+    train.add_argument("--data-dir", help=data_help)
+    train.add_argument("--preset", choices=sorted(PRESETS), default="default", help="starting hyper-parameters")
+    train.add_argument("--epochs", type=int)
+    train.add_argument("--batch-size", type=int)
+    train.add_argument("--lr", type=float, help="learning rate (peak rate for the onecycle schedule)")
+    train.add_argument("--momentum", type=float)
+    train.add_argument("--weight-decay", type=float)
+    train.add_argument("--optimizer", choices=OPTIMIZERS)
+    train.add_argument("--lr-schedule", choices=LR_SCHEDULES)
+    train.add_argument("--no-augment", action="store_true", help="train on the images as they are")
+    train.add_argument("--seed", type=int)
+    train.add_argument("--device", choices=DEVICES)
+    train.add_argument("--out", default="lenet.pt", help="checkpoint to write (default: lenet.pt)")
+    train.set_defaults(func=cmd_train)
+
+    evaluate = sub.add_parser("evaluate", help="accuracy of a checkpoint on the MNIST test set")
+    evaluate.add_argument("--data-dir", help=data_help)
+    evaluate.add_argument("--checkpoint", required=True)
+    evaluate.add_argument("--device", choices=DEVICES)
+    evaluate.set_defaults(func=cmd_evaluate)
+
+    pred = sub.add_parser("predict", help="classify image files (PNG, JPEG, ...)")
+    pred.add_argument("--checkpoint", default=str(DEFAULT_WEIGHTS), help="default: the shipped weights")
+    pred.add_argument("images", nargs="+", metavar="IMAGE")
+    pred.set_defaults(func=cmd_predict)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(name)s: %(message)s")
+    try:
+        return args.func(args)
+    except CliError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.code
+    except USER_ERRORS as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED

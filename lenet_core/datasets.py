@@ -1,0 +1,149 @@
+"""MNIST (and MNIST-like IDX data) from a folder, held in memory as ready tensors."""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .idx import IdxFormatError, read_images, read_labels
+from .preprocess import normalize_batch
+
+log = logging.getLogger(__name__)
+
+# Folders under --data-dir where MNIST is commonly kept (torchvision keeps it in MNIST/raw).
+SEARCH_SUBDIRS = ("", "MNIST/raw", "raw", "mnist", "MNIST")
+_IMAGES = re.compile(r"^(?P<prefix>.*)-images[-.]idx3-ubyte(?P<suffix>\.gz)?$")
+
+
+class DatasetNotFoundError(FileNotFoundError):
+    """No MNIST files were found where we looked."""
+
+
+@dataclass(frozen=True)
+class SplitFiles:
+    images: Path
+    labels: Path
+
+
+@dataclass(frozen=True)
+class MnistFiles:
+    train: SplitFiles | None
+    test: SplitFiles | None
+
+
+@dataclass
+class TensorData:
+    """Images as N x 1 x 32 x 32 normalised float32 and labels as N int64, ready for the model."""
+
+    images: torch.Tensor
+    labels: torch.Tensor
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        if self.images.ndim != 4 or self.images.shape[1:] != (1, 32, 32):
+            raise ValueError(f"{self.name or 'data'}: images must be N x 1 x 32 x 32, got {tuple(self.images.shape)}")
+        if self.labels.shape != (self.images.shape[0],):
+            raise ValueError(
+                f"{self.name or 'data'}: {self.images.shape[0]} images but labels of shape {tuple(self.labels.shape)}"
+            )
+
+    def __len__(self) -> int:
+        return int(self.labels.shape[0])
+
+    @classmethod
+    def from_arrays(cls, images: np.ndarray, labels: np.ndarray, name: str = "") -> TensorData:
+        """From N x 28 x 28 uint8 images and N labels."""
+        if images.shape[1:] != (28, 28):
+            raise ValueError(f"{name or 'data'}: images must be 28x28, got {images.shape[1]}x{images.shape[2]}")
+        return cls(normalize_batch(images), torch.from_numpy(labels.astype(np.int64)), name)
+
+
+@dataclass
+class Mnist:
+    train: TensorData | None
+    test: TensorData | None
+    files: MnistFiles
+
+
+def _labels_for(images: Path, prefix: str, suffix: str) -> Path | None:
+    for ext in dict.fromkeys((suffix, "", ".gz")):
+        for sep in "-.":
+            labels = images.with_name(f"{prefix}-labels{sep}idx1-ubyte{ext}")
+            if labels.is_file():
+                return labels
+    return None
+
+
+def _split_files(folder: Path, split: str) -> dict[str, SplitFiles]:
+    """The image/label pairs of one split in a folder, by file-name prefix ("train", "train20k", ...)."""
+    found: dict[str, SplitFiles] = {}
+    for images in sorted(folder.iterdir()):
+        m = _IMAGES.match(images.name)
+        if not m or not images.is_file():
+            continue
+        prefix = m["prefix"]
+        is_test = "t10k" in prefix.lower() or "test" in prefix.lower()
+        if (split == "test") != is_test or (split == "train" and "train" not in prefix.lower()):
+            continue
+        labels = _labels_for(images, prefix, m["suffix"] or "")
+        # torchvision keeps both x.gz and x: prefer the raw file (no decompression).
+        if labels and (prefix not in found or not m["suffix"]):
+            found[prefix] = SplitFiles(images, labels)
+    return found
+
+
+def find_mnist(data_dir: str | os.PathLike) -> MnistFiles:
+    """Find MNIST-style train and test IDX files under data_dir; raises DatasetNotFoundError if neither is there."""
+    root = Path(data_dir)
+    if not root.is_dir():
+        raise DatasetNotFoundError(f"{root}: no such folder")
+    result: dict[str, SplitFiles | None] = {"train": None, "test": None}
+    for sub in SEARCH_SUBDIRS:
+        folder = root / sub
+        if not folder.is_dir():
+            continue
+        for split in ("train", "test"):
+            if result[split] is not None:
+                continue
+            candidates = _split_files(folder, split)
+            official = candidates.get("train" if split == "train" else "t10k")
+            if official is None and len(candidates) > 1:
+                names = ", ".join(c.images.name for c in candidates.values())
+                raise DatasetNotFoundError(f"{folder}: several {split} image files, which one? {names}")
+            # The official name wins over variants such as train20k-.
+            result[split] = official or next(iter(candidates.values()), None)
+    if result["train"] is None and result["test"] is None:
+        raise DatasetNotFoundError(
+            f"{root}: no MNIST files found (looked for *train*-images-idx3-ubyte[.gz], "
+            f"t10k-images-idx3-ubyte[.gz] and their labels, also in MNIST/raw)"
+        )
+    return MnistFiles(result["train"], result["test"])
+
+
+def load_split(files: SplitFiles, name: str) -> TensorData:
+    """Read and validate one images + labels pair into tensors."""
+    images = read_images(files.images)
+    labels = read_labels(files.labels)
+    if len(images) != len(labels):
+        raise IdxFormatError(files.labels, f"{len(labels)} labels for {len(images)} images in {files.images.name}")
+    if images.shape[1:] != (28, 28):
+        raise IdxFormatError(files.images, f"images are {images.shape[1]}x{images.shape[2]}, MNIST needs 28x28")
+    log.info("loaded %s: %d images from %s", name, len(images), files.images)
+    return TensorData.from_arrays(images, labels, name)
+
+
+def load_mnist(data_dir: str | os.PathLike, *, need_train: bool = True, need_test: bool = True) -> Mnist:
+    """Find and load MNIST under data_dir into memory."""
+    files = find_mnist(data_dir)
+    for split, need in (("train", need_train), ("test", need_test)):
+        if need and getattr(files, split) is None:
+            raise DatasetNotFoundError(f"{data_dir}: no MNIST {split} files found")
+    train = load_split(files.train, "train") if need_train and files.train else None
+    test = load_split(files.test, "test") if need_test and files.test else None
+    return Mnist(train, test, files)

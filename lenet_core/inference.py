@@ -1,0 +1,50 @@
+"""From a drawing to a digit: the shipped model and a predict helper."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from .checkpoint import load_model
+from .preprocess import prepare
+
+RESOURCES = Path(__file__).resolve().parent.parent / "resources"
+DEFAULT_WEIGHTS = RESOURCES / "lenet_mnist.pt"
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """The predicted digit and the ten probabilities; both None when the drawing is empty."""
+
+    digit: int | None
+    probabilities: np.ndarray | None  # 10 floats summing to 1
+
+    @property
+    def confidence(self) -> float | None:
+        return None if self.probabilities is None else float(self.probabilities[self.digit])
+
+
+def default_model() -> nn.Module:
+    """The shipped LeNet (trained on MNIST, see resources/README.md), in eval mode."""
+    return load_model(DEFAULT_WEIGHTS)
+
+
+@torch.inference_mode()
+def predict(net: nn.Module, image: np.ndarray) -> Prediction:
+    """Classify a drawing (2-D array, ink bright on dark or dark on light); an empty drawing gives no digit."""
+    input = prepare(image)
+    if input is None:
+        return Prediction(None, None)
+    param = next(net.parameters())
+    was_training = net.training
+    net.eval()
+    try:
+        output = net(input.to(param.device))
+    finally:
+        net.train(was_training)
+    probabilities = torch.softmax(output[0].float(), 0).cpu().numpy()
+    return Prediction(int(probabilities.argmax()), probabilities)

@@ -1,0 +1,56 @@
+"""The LeNet of PyTorch's "Neural Networks" tutorial, unchanged in shape."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+INPUT_SHAPE = (1, 32, 32)
+NUM_CLASSES = 10
+
+
+class Activations(NamedTuple):
+    """What one forward pass computed, for display: the conv outputs after ReLU, and the logits."""
+
+    conv1: torch.Tensor  # N x 6 x 30 x 30
+    conv2: torch.Tensor  # N x 16 x 13 x 13
+    output: torch.Tensor  # N x 10
+
+
+class LeNet(nn.Module):
+    """conv 1->6 3x3, conv 6->16 3x3, 2x2 max-pool, fc 576->120->84->10 on a 1x32x32 input."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 6, 3)
+        self.conv2 = nn.Conv2d(6, 16, 3)
+        self.fc1 = nn.Linear(16 * 6 * 6, 120)
+        self.fc2 = nn.Linear(120, 84)
+        self.fc3 = nn.Linear(84, 10)
+
+    def forward(self, input: torch.Tensor) -> torch.Tensor:
+        return self.forward_with_activations(input).output
+
+    def forward_with_activations(self, input: torch.Tensor) -> Activations:
+        """The tutorial's forward pass, also returning the conv activations (one copy of the code)."""
+        c1 = F.relu(self.conv1(input))
+        s2 = F.max_pool2d(c1, (2, 2))
+        c3 = F.relu(self.conv2(s2))
+        s4 = F.max_pool2d(c3, 2)
+        s4 = torch.flatten(s4, 1)
+        f5 = F.relu(self.fc1(s4))
+        f6 = F.relu(self.fc2(f5))
+        output = self.fc3(f6)
+        return Activations(c1, c3, output)
+
+
+def new_model(seed: int | None = None) -> LeNet:
+    """A freshly initialised LeNet; with a seed, the same weights every time without touching global RNG."""
+    if seed is None:
+        return LeNet()
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return LeNet()

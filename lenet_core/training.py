@@ -1,0 +1,434 @@
+"""The one training engine: the tutorial's SGD step, done well, with epochs, evaluation, pause/stop and events.
+
+The engine knows nothing of threads or widgets. `Trainer.run()` is a generator of plain event objects;
+the CLI prints them, the GUI's worker turns them into Qt signals, the benchmarks time them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import logging
+import math
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .datasets import TensorData
+from .preprocess import MNIST_MEAN, MNIST_STD
+
+log = logging.getLogger(__name__)
+
+OPTIMIZERS = ("sgd", "adam")
+LR_SCHEDULES = ("constant", "onecycle", "cosine")
+DEVICES = ("auto", "cpu", "cuda", "mps")
+_BACKGROUND = -MNIST_MEAN / MNIST_STD  # a blank pixel, normalised
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Hyper-parameters of a training run. The defaults reach 99 % on MNIST t10k from 20k training images."""
+
+    optimizer: str = "sgd"
+    lr: float = 0.1
+    momentum: float = 0.9
+    weight_decay: float = 5e-4
+    batch_size: int = 128
+    epochs: int = 15
+    lr_schedule: str = "onecycle"
+    augment: bool = True
+    seed: int = 0
+    device: str = "auto"
+
+    def __post_init__(self) -> None:
+        problems = []
+        if self.optimizer not in OPTIMIZERS:
+            problems.append(f"optimizer must be one of {', '.join(OPTIMIZERS)}, not {self.optimizer!r}")
+        if self.lr_schedule not in LR_SCHEDULES:
+            problems.append(f"lr_schedule must be one of {', '.join(LR_SCHEDULES)}, not {self.lr_schedule!r}")
+        if self.device not in DEVICES:
+            problems.append(f"device must be one of {', '.join(DEVICES)}, not {self.device!r}")
+        if not (math.isfinite(self.lr) and self.lr > 0):
+            problems.append(f"lr must be a positive number, not {self.lr}")
+        if not (0 <= self.momentum < 1):
+            problems.append(f"momentum must be in [0, 1), not {self.momentum}")
+        if not (math.isfinite(self.weight_decay) and self.weight_decay >= 0):
+            problems.append(f"weight_decay must be >= 0, not {self.weight_decay}")
+        if self.batch_size < 1:
+            problems.append(f"batch_size must be at least 1, not {self.batch_size}")
+        if self.epochs < 1:
+            problems.append(f"epochs must be at least 1, not {self.epochs}")
+        if problems:
+            raise ValueError("; ".join(problems))
+
+    def replace(self, **changes) -> TrainConfig:
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> TrainConfig:
+        """Build from a saved dict, ignoring keys this version does not know."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in values.items() if k in known})
+
+
+PRESETS: dict[str, TrainConfig] = {
+    "default": TrainConfig(),
+    # The tutorial's optimiser exactly: optim.SGD(net.parameters(), lr=0.01), nothing else.
+    "tutorial": TrainConfig(
+        lr=0.01, momentum=0.0, weight_decay=0.0, batch_size=64, lr_schedule="constant", augment=False
+    ),
+}
+
+
+@dataclass(frozen=True)
+class StepEvent:
+    step: int  # steps done in total, this one included
+    epoch: int  # the epoch this step belongs to, from 0
+    batch: int  # batches done in this epoch, this one included
+    batches_per_epoch: int
+    loss: float
+    lr: float
+    samples_seen: int
+    samples_per_second: float
+    elapsed_s: float
+
+
+@dataclass(frozen=True)
+class EpochEvent:
+    epoch: int  # epochs done in total, this one included
+    train_loss: float
+    test_loss: float | None
+    test_accuracy: float | None
+    elapsed_s: float
+
+
+@dataclass(frozen=True)
+class StoppedEvent:
+    reason: str  # "finished", "stopped" or "diverged"
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class PausedEvent:
+    step: int
+
+
+Event = StepEvent | EpochEvent | StoppedEvent | PausedEvent
+
+
+@dataclass(frozen=True)
+class EvalResult:
+    loss: float
+    accuracy: float
+    correct: int
+    total: int
+    predictions: torch.Tensor  # N predicted digits, on the CPU
+
+
+@dataclass
+class History:
+    """Loss per step and results per epoch, kept with the checkpoint."""
+
+    step_loss: list[float] = field(default_factory=list)
+    epochs: list[dict] = field(default_factory=list)
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss became NaN or infinite."""
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device cuda was asked for but no CUDA GPU is available")
+    if name == "mps" and not torch.backends.mps.is_available():
+        raise ValueError("device mps was asked for but Apple's MPS is not available")
+    return torch.device(name)
+
+
+@functools.lru_cache(maxsize=8)
+def _base_grid(height: int, width: int, device: torch.device) -> torch.Tensor:
+    """(H*W) x 3 rows of (x, y, 1) at pixel centres in [-1, 1], as F.affine_grid uses (align_corners=False)."""
+    ys = (torch.arange(height, dtype=torch.float32, device=device) * 2 + 1) / height - 1
+    xs = (torch.arange(width, dtype=torch.float32, device=device) * 2 + 1) / width - 1
+    grid_y, grid_x = torch.meshgrid(ys, xs, indexing="ij")
+    return torch.stack([grid_x, grid_y, torch.ones_like(grid_x)], -1).reshape(-1, 3)
+
+
+def augment_batch(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """A small random affine per image (rotation, scale, shear, shift), done for the whole batch at once."""
+    n, _, height, width = x.shape
+
+    def uniform(lo: float, hi: float) -> torch.Tensor:
+        return torch.rand(n, generator=generator).mul_(hi - lo).add_(lo)
+
+    angle = uniform(-0.2, 0.2)  # radians, about +-11 degrees
+    scale = uniform(0.88, 1.12)
+    shear = uniform(-0.15, 0.15)
+    cos, sin = torch.cos(angle) / scale, torch.sin(angle) / scale
+    theta = torch.stack(
+        [
+            torch.stack([cos, -sin + shear * cos, uniform(-0.12, 0.12)], 1),
+            torch.stack([sin, cos + shear * sin, uniform(-0.12, 0.12)], 1),
+        ],
+        1,
+    ).to(x.device, x.dtype)
+    # The same grid as F.affine_grid, as one matrix product: about 10x faster on the CPU for 32x32 images.
+    grid = torch.einsum("pk,njk->npj", _base_grid(height, width, x.device), theta).view(n, height, width, 2)
+    # grid_sample pads with zeros: shift so that zero is the background, then back.
+    return F.grid_sample(x - _BACKGROUND, grid, align_corners=False).add_(_BACKGROUND)
+
+
+def _lr_factor(schedule: str, total_steps: int) -> Callable[[int], float]:
+    total = max(total_steps, 1)
+    warmup = max(1, int(0.2 * total))
+
+    def onecycle(step: int) -> float:
+        if step < warmup:
+            return 0.05 + 0.95 * step / warmup
+        t = min(1.0, (step - warmup) / max(total - warmup, 1))
+        return 0.002 + 0.998 * 0.5 * (1 + math.cos(math.pi * t))
+
+    def cosine(step: int) -> float:
+        return 0.002 + 0.998 * 0.5 * (1 + math.cos(math.pi * min(1.0, step / total)))
+
+    return {"constant": lambda step: 1.0, "onecycle": onecycle, "cosine": cosine}[schedule]
+
+
+class Trainer:
+    """Trains `net` on `train` with the tutorial's five-line SGD step; evaluates on `test` after each epoch.
+
+    pause(), resume() and stop() may be called from any thread; they take effect between steps.
+    """
+
+    def __init__(
+        self, net: nn.Module, config: TrainConfig, train: TensorData | None, test: TensorData | None = None
+    ) -> None:
+        self.config = config
+        self.device = resolve_device(config.device)
+        # channels-last lets oneDNN pick its fast convolution kernels on the CPU (about 1.5x here).
+        self.net = net.to(self.device, memory_format=torch.channels_last)
+        self.train_data = train
+        self.test_data = test
+        self.criterion = nn.CrossEntropyLoss()
+        self.optimizer = self._make_optimizer()
+        self.batches_per_epoch = math.ceil(len(train) / config.batch_size) if train is not None and len(train) else 0
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(
+            self.optimizer, _lr_factor(config.lr_schedule, config.epochs * self.batches_per_epoch)
+        )
+        self.generator = torch.Generator().manual_seed(config.seed)
+        self.history = History()
+        self.step_count = 0
+        self.epoch = 0
+        self.samples_seen = 0
+        self._order: torch.Tensor | None = None
+        self._position = 0
+        self._epoch_loss_sum = 0.0
+        self._epoch_started = time.perf_counter()
+        self._samples_per_second = 0.0
+        self._running = threading.Event()
+        self._running.set()
+        self._stop = threading.Event()
+
+    def _make_optimizer(self) -> torch.optim.Optimizer:
+        c = self.config
+        params = self.net.parameters()
+        if c.optimizer == "adam":
+            return torch.optim.Adam(params, lr=c.lr, weight_decay=c.weight_decay)
+        return torch.optim.SGD(
+            params, lr=c.lr, momentum=c.momentum, weight_decay=c.weight_decay, nesterov=c.momentum > 0
+        )
+
+    # -- control, from any thread -------------------------------------------------------------
+    def pause(self) -> None:
+        self._running.clear()
+
+    def resume(self) -> None:
+        self._running.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._running.set()  # wake a paused run so it can end
+
+    @property
+    def paused(self) -> bool:
+        return not self._running.is_set()
+
+    # -- one step -----------------------------------------------------------------------------
+    @property
+    def lr(self) -> float:
+        return float(self.optimizer.param_groups[0]["lr"])
+
+    @property
+    def epoch_complete(self) -> bool:
+        return self._order is not None and self._position >= len(self._order)
+
+    def next_batch(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """The next training batch in this epoch's random order, augmented if configured."""
+        if self.train_data is None or len(self.train_data) == 0:
+            raise ValueError("no training data")
+        if self._order is None or self.epoch_complete:
+            self._order = torch.randperm(len(self.train_data), generator=self.generator)
+            self._position = 0
+            self._epoch_loss_sum = 0.0
+            self._epoch_started = time.perf_counter()
+        index = self._order[self._position : self._position + self.config.batch_size]
+        self._position += len(index)
+        inputs = self.train_data.images.index_select(0, index)
+        targets = self.train_data.labels.index_select(0, index)
+        if self.config.augment:
+            inputs = augment_batch(inputs, self.generator)
+        return inputs, targets
+
+    def train_step(self, input: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """The tutorial's update on one batch; returns the loss. Raises TrainingDiverged before a bad update."""
+        input = input.to(self.device, non_blocking=True).contiguous(memory_format=torch.channels_last)
+        target = target.to(self.device, non_blocking=True)
+        self.net.train()
+        self.optimizer.zero_grad(set_to_none=True)
+        output = self.net(input)
+        loss = self.criterion(output, target)
+        if not torch.isfinite(loss):
+            # Checked before backward/step, so the weights stay the last finite ones.
+            raise TrainingDiverged(
+                f"the loss became {loss.item()} at step {self.step_count + 1} (lr {self.lr:g}); "
+                "try a lower learning rate"
+            )
+        loss.backward()
+        self.optimizer.step()
+        self.scheduler.step()
+        return loss.detach()
+
+    def step(self) -> StepEvent:
+        """One SGD step on the next batch."""
+        started = time.perf_counter()
+        lr = self.lr
+        inputs, targets = self.next_batch()
+        loss = float(self.train_step(inputs, targets))
+        n = len(targets)
+        self.step_count += 1
+        self.samples_seen += n
+        self._epoch_loss_sum += loss * n
+        self.history.step_loss.append(loss)
+        rate = n / max(time.perf_counter() - started, 1e-9)
+        self._samples_per_second = rate if self.step_count == 1 else 0.9 * self._samples_per_second + 0.1 * rate
+        return StepEvent(
+            step=self.step_count,
+            epoch=self.epoch,
+            batch=math.ceil(self._position / self.config.batch_size),
+            batches_per_epoch=self.batches_per_epoch,
+            loss=loss,
+            lr=lr,
+            samples_seen=self.samples_seen,
+            samples_per_second=self._samples_per_second,
+            elapsed_s=time.perf_counter() - self._epoch_started,
+        )
+
+    def finish_epoch(self) -> EpochEvent:
+        """Close the current epoch: evaluate on the test data and record it."""
+        seen = self._position if self._order is not None else 0
+        train_loss = self._epoch_loss_sum / max(seen, 1)
+        result = self.evaluate(self.test_data) if self.test_data is not None else None
+        self.epoch += 1
+        event = EpochEvent(
+            epoch=self.epoch,
+            train_loss=train_loss,
+            test_loss=result.loss if result else None,
+            test_accuracy=result.accuracy if result else None,
+            elapsed_s=time.perf_counter() - self._epoch_started,
+        )
+        self.history.epochs.append(dataclasses.asdict(event))
+        self._order = None
+        return event
+
+    # -- whole runs ---------------------------------------------------------------------------
+    def run(self, epochs: int | None = None) -> Iterator[Event]:
+        """Train until `epochs` epochs in total are done (default: the config's), yielding events.
+
+        Ends with a StoppedEvent whose reason is "finished", "stopped" or "diverged".
+        """
+        target = self.config.epochs if epochs is None else epochs
+        self._stop.clear()
+        while self.epoch < target:
+            if not self._running.is_set():
+                yield PausedEvent(self.step_count)
+                self._running.wait()
+            if self._stop.is_set():
+                yield StoppedEvent("stopped", f"stopped at step {self.step_count}")
+                return
+            try:
+                yield self.step()
+            except TrainingDiverged as exc:
+                log.warning("training diverged: %s", exc)
+                yield StoppedEvent("diverged", str(exc))
+                return
+            if self.epoch_complete:
+                yield self.finish_epoch()
+        yield StoppedEvent("finished", f"{self.epoch} epochs done")
+
+    def fit(self, callback: Callable[[Event], None] | None = None) -> StoppedEvent:
+        """Run to the end, handing each event to callback; returns the final StoppedEvent."""
+        for event in self.run():
+            if callback is not None:
+                callback(event)
+            if isinstance(event, StoppedEvent):
+                return event
+        raise AssertionError("run() always ends with a StoppedEvent")
+
+    @torch.inference_mode()
+    def evaluate(self, data: TensorData, batch_size: int = 1000) -> EvalResult:
+        """Loss and accuracy of the current weights on data."""
+        return evaluate(self.net, data, self.device, batch_size)
+
+    # -- saving and restoring progress ------------------------------------------------------------
+    def state_dict(self) -> dict:
+        return {
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "step_count": self.step_count,
+            "epoch": self.epoch,
+            "samples_seen": self.samples_seen,
+            "history": dataclasses.asdict(self.history),
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        self.step_count = int(state["step_count"])
+        self.epoch = int(state["epoch"])
+        self.samples_seen = int(state["samples_seen"])
+        self.history = History(**state["history"])
+
+
+@torch.inference_mode()
+def evaluate(
+    net: nn.Module, data: TensorData, device: torch.device | str = "cpu", batch_size: int = 1000
+) -> EvalResult:
+    """Mean cross-entropy and accuracy of net on data, in inference mode."""
+    device = torch.device(device)
+    net.eval()
+    loss_sum = 0.0
+    predictions = []
+    for start in range(0, len(data), batch_size):
+        x = data.images[start : start + batch_size].to(device).contiguous(memory_format=torch.channels_last)
+        y = data.labels[start : start + batch_size].to(device)
+        output = net(x)
+        loss_sum += float(F.cross_entropy(output, y, reduction="sum"))
+        predictions.append(output.argmax(1).cpu())
+    predicted = torch.cat(predictions) if predictions else torch.empty(0, dtype=torch.long)
+    correct = int((predicted == data.labels).sum())
+    total = len(data)
+    return EvalResult(loss_sum / max(total, 1), correct / max(total, 1), correct, total, predicted)

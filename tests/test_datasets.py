@@ -1,0 +1,98 @@
+import shutil
+
+import pytest
+import torch
+
+from lenet_core.datasets import DatasetNotFoundError, TensorData, find_mnist, load_mnist
+from lenet_core.idx import IdxFormatError, write_idx
+from lenet_core.preprocess import MNIST_MEAN, MNIST_STD
+
+from .conftest import fake_digits, write_mnist_folder
+
+
+@pytest.mark.parametrize("gz", [True, False])
+def test_standard_names(tmp_path, gz):
+    write_mnist_folder(tmp_path, gz=gz)
+    files = find_mnist(tmp_path)
+    assert files.train.images.name == "train-images-idx3-ubyte" + (".gz" if gz else "")
+    assert files.train.labels.name == "train-labels-idx1-ubyte" + (".gz" if gz else "")
+    assert files.test.images.name.startswith("t10k-images")
+
+
+def test_torchvision_layout_prefers_raw_files(tmp_path):
+    raw = tmp_path / "MNIST" / "raw"
+    write_mnist_folder(raw, gz=True)
+    write_mnist_folder(raw, gz=False)
+    files = find_mnist(tmp_path)
+    assert files.train.images == raw / "train-images-idx3-ubyte"
+    assert files.test.labels == raw / "t10k-labels-idx1-ubyte"
+
+
+def test_prefixed_variant_and_official_name_wins(tmp_path):
+    write_mnist_folder(tmp_path, prefix="train20k")
+    assert find_mnist(tmp_path).train.images.name == "train20k-images-idx3-ubyte.gz"
+    write_mnist_folder(tmp_path, prefix="train")
+    assert find_mnist(tmp_path).train.images.name == "train-images-idx3-ubyte.gz"
+
+
+def test_two_variants_are_ambiguous(tmp_path):
+    write_mnist_folder(tmp_path, prefix="train20k")
+    write_mnist_folder(tmp_path, prefix="mytrain")
+    with pytest.raises(DatasetNotFoundError, match="several train image files"):
+        find_mnist(tmp_path)
+
+
+def test_images_without_labels_are_not_a_split(tmp_path):
+    write_mnist_folder(tmp_path)
+    (tmp_path / "train-labels-idx1-ubyte.gz").unlink()
+    files = find_mnist(tmp_path)
+    assert files.train is None and files.test is not None
+    with pytest.raises(DatasetNotFoundError, match="no MNIST train files"):
+        load_mnist(tmp_path)
+    assert load_mnist(tmp_path, need_train=False).test is not None
+
+
+def test_missing_and_empty_folders(tmp_path):
+    with pytest.raises(DatasetNotFoundError, match="no such folder"):
+        find_mnist(tmp_path / "absent")
+    with pytest.raises(DatasetNotFoundError, match="no MNIST files found"):
+        find_mnist(tmp_path)
+
+
+def test_loaded_tensors_are_ready(mnist_dir):
+    data = load_mnist(mnist_dir)
+    assert data.train.images.shape == (600, 1, 32, 32) and data.train.images.dtype == torch.float32
+    assert data.train.labels.dtype == torch.int64
+    images, labels = fake_digits(600, seed=1)
+    assert torch.equal(data.train.labels, torch.from_numpy(labels).long())
+    # padding is the normalised background, the inside is the normalised image
+    background = -MNIST_MEAN / MNIST_STD
+    assert torch.allclose(data.train.images[:, :, :2, :], torch.tensor(background))
+    expected = (torch.from_numpy(images[0]).float() / 255 - MNIST_MEAN) / MNIST_STD
+    assert torch.allclose(data.train.images[0, 0, 2:30, 2:30], expected)
+
+
+def test_label_count_mismatch_names_files(tmp_path):
+    write_mnist_folder(tmp_path)
+    write_idx(tmp_path / "t10k-labels-idx1-ubyte.gz", fake_digits(150)[1])
+    with pytest.raises(IdxFormatError, match="150 labels for 200 images in t10k-images-idx3-ubyte.gz"):
+        load_mnist(tmp_path)
+
+
+def test_wrong_image_size(tmp_path):
+    write_mnist_folder(tmp_path)
+    write_idx(tmp_path / "t10k-images-idx3-ubyte.gz", fake_digits(200)[0][:, :20, :20])
+    with pytest.raises(IdxFormatError, match="20x20, MNIST needs 28x28"):
+        load_mnist(tmp_path)
+
+
+def test_tensor_data_checks_shapes():
+    with pytest.raises(ValueError, match="N x 1 x 32 x 32"):
+        TensorData(torch.zeros(3, 28, 28), torch.zeros(3, dtype=torch.long))
+    with pytest.raises(ValueError, match="3 images but labels"):
+        TensorData(torch.zeros(3, 1, 32, 32), torch.zeros(4, dtype=torch.long))
+
+
+def test_copy_of_folder_still_detected(tmp_path, mnist_dir):
+    shutil.copytree(mnist_dir, tmp_path / "data" / "mnist")
+    assert find_mnist(tmp_path / "data").train is not None  # via the mnist/ sub-folder

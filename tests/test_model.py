@@ -1,0 +1,43 @@
+import torch
+
+from lenet_core.model import LeNet, new_model
+
+
+def test_shapes_and_parameter_count_match_the_tutorial():
+    net = LeNet()
+    assert [tuple(p.shape) for p in net.parameters()] == [
+        (6, 1, 3, 3),
+        (6,),
+        (16, 6, 3, 3),
+        (16,),
+        (120, 576),
+        (120,),
+        (84, 120),
+        (84,),
+        (10, 84),
+        (10,),
+    ]
+    assert sum(p.numel() for p in net.parameters()) == 81194
+    assert net(torch.randn(1, 1, 32, 32)).shape == (1, 10)
+
+
+def test_activations_come_from_the_same_forward_pass():
+    net = new_model(seed=3)
+    x = torch.randn(2, 1, 32, 32)
+    acts = net.forward_with_activations(x)
+    assert acts.conv1.shape == (2, 6, 30, 30)
+    assert acts.conv2.shape == (2, 16, 13, 13)
+    assert (acts.conv1 >= 0).all() and (acts.conv2 >= 0).all()  # after ReLU
+    torch.testing.assert_close(acts.output, net(x))
+    torch.testing.assert_close(acts.conv1, torch.relu(net.conv1(x)))
+
+
+def test_seeded_models_repeat_without_touching_global_rng():
+    torch.manual_seed(123)
+    expected_next = torch.rand(1)
+    torch.manual_seed(123)
+    a, b = new_model(seed=5), new_model(seed=5)
+    assert torch.rand(1) == expected_next
+    for pa, pb in zip(a.parameters(), b.parameters(), strict=True):
+        assert torch.equal(pa, pb)
+    assert not torch.equal(new_model(seed=6).conv1.weight, a.conv1.weight)

@@ -1,0 +1,148 @@
+import dataclasses
+import threading
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from lenet_core.datasets import load_mnist
+from lenet_core.model import new_model
+from lenet_core.training import (
+    PRESETS,
+    EpochEvent,
+    PausedEvent,
+    StepEvent,
+    StoppedEvent,
+    TrainConfig,
+    Trainer,
+    TrainingDiverged,
+    _base_grid,
+    augment_batch,
+)
+
+FAST = TrainConfig(epochs=3, batch_size=32, lr=0.05, device="cpu", seed=0)
+
+
+@pytest.fixture(scope="module")
+def data(mnist_dir):
+    return load_mnist(mnist_dir)
+
+
+def test_short_run_learns(data):
+    trainer = Trainer(new_model(0), FAST.replace(epochs=6), data.train, data.test)
+    before = trainer.evaluate(data.test)
+    events = list(trainer.run())
+    steps = [e for e in events if isinstance(e, StepEvent)]
+    epochs = [e for e in events if isinstance(e, EpochEvent)]
+    assert events[-1] == StoppedEvent("finished", "6 epochs done")
+    assert len(epochs) == 6 and len(steps) == 6 * 19  # ceil(600 / 32) batches per epoch
+    assert epochs[-1].train_loss < epochs[0].train_loss
+    assert epochs[-1].test_loss < before.loss
+    assert epochs[-1].test_accuracy > 0.8 > before.accuracy
+    assert steps[-1].samples_seen == 6 * 600 and steps[-1].samples_per_second > 0
+    assert [s.batch for s in steps[:19]] == list(range(1, 20))
+    assert trainer.history.step_loss == [s.loss for s in steps]
+
+
+def test_same_seed_same_run(data):
+    def final_weights(seed):
+        trainer = Trainer(new_model(seed), FAST.replace(epochs=1, seed=seed), data.train)
+        trainer.fit()
+        return trainer.net.fc3.weight.detach().clone()
+
+    assert torch.equal(final_weights(1), final_weights(1))
+    assert not torch.equal(final_weights(1), final_weights(2))
+
+
+def test_tutorial_preset_is_the_tutorials_optimizer(data):
+    config = PRESETS["tutorial"]
+    trainer = Trainer(new_model(0), config, data.train)
+    assert isinstance(trainer.optimizer, torch.optim.SGD)
+    group = trainer.optimizer.param_groups[0]
+    assert (group["lr"], group["momentum"], group["weight_decay"]) == (0.01, 0.0, 0.0)
+    assert not config.augment and config.lr_schedule == "constant"
+    # one step is exactly: weight <- weight - lr * grad
+    net = trainer.net
+    before = net.fc3.bias.detach().clone()
+    x, y = data.train.images[:64], data.train.labels[:64]
+    trainer.train_step(x, y)
+    reference = new_model(0)
+    loss = F.cross_entropy(reference(x), y)
+    loss.backward()
+    torch.testing.assert_close(net.fc3.bias.detach(), before - 0.01 * reference.fc3.bias.grad)
+
+
+def test_stop_and_pause_from_another_thread(data):
+    trainer = Trainer(new_model(0), FAST.replace(epochs=50), data.train, data.test)
+    seen = []
+    for event in trainer.run():
+        seen.append(event)
+        if len(seen) == 5:
+            trainer.pause()
+            threading.Timer(0.2, trainer.resume).start()
+        if isinstance(event, PausedEvent):
+            threading.Timer(0.1, trainer.stop).start()
+    assert any(isinstance(e, PausedEvent) for e in seen)
+    assert seen[-1].reason == "stopped"
+    assert trainer.epoch < 50
+    # a stopped run can go on where it stopped
+    step = trainer.step_count
+    trainer.resume()
+    assert isinstance(next(trainer.run()), StepEvent) and trainer.step_count == step + 1
+
+
+def test_diverging_run_stops_with_finite_weights(data):
+    trainer = Trainer(new_model(0), FAST.replace(lr=1e4, lr_schedule="constant", momentum=0.0), data.train)
+    final = trainer.fit()
+    assert final.reason == "diverged"
+    assert "lower learning rate" in final.message
+    assert all(torch.isfinite(p).all() for p in trainer.net.parameters())
+    with pytest.raises(TrainingDiverged):
+        trainer.train_step(torch.full((2, 1, 32, 32), float("nan")), torch.tensor([0, 1]))
+
+
+def test_augmentation_grid_equals_affine_grid_and_keeps_background():
+    theta = torch.tensor([[[0.9, -0.2, 0.1], [0.3, 1.1, -0.05]]])
+    expected = F.affine_grid(theta, [1, 1, 32, 32], align_corners=False)
+    mine = torch.einsum("pk,njk->npj", _base_grid(32, 32, torch.device("cpu")), theta).view(1, 32, 32, 2)
+    torch.testing.assert_close(mine, expected)
+
+    background = -0.1307 / 0.3081
+    blank = torch.full((8, 1, 32, 32), background)
+    torch.testing.assert_close(augment_batch(blank, torch.Generator().manual_seed(0)), blank)
+    x = torch.randn(8, 1, 32, 32)
+    out = augment_batch(x, torch.Generator().manual_seed(0))
+    assert out.shape == x.shape and not torch.equal(out, x)
+
+
+def test_config_validation_names_every_problem():
+    with pytest.raises(ValueError) as info:
+        TrainConfig(optimizer="rmsprop", lr=-1, batch_size=0, momentum=1.0)
+    message = str(info.value)
+    for fragment in ("optimizer must be one of sgd, adam", "lr must be", "batch_size", "momentum"):
+        assert fragment in message
+    assert TrainConfig.from_dict({**TrainConfig().to_dict(), "unknown": 1}) == TrainConfig()
+
+
+def test_state_dict_round_trip(data):
+    trainer = Trainer(new_model(0), FAST.replace(epochs=1), data.train, data.test)
+    trainer.fit()
+    other = Trainer(new_model(0), FAST.replace(epochs=1), data.train, data.test)
+    other.load_state_dict(trainer.state_dict())
+    assert (other.step_count, other.epoch, other.samples_seen) == (19, 1, 600)
+    assert other.history == trainer.history
+    assert other.lr == trainer.lr
+
+
+def test_adam_and_cuda_unavailable(data):
+    trainer = Trainer(new_model(0), FAST.replace(optimizer="adam", lr=1e-3, epochs=1), data.train)
+    assert isinstance(trainer.optimizer, torch.optim.Adam)
+    assert trainer.fit().reason == "finished"
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="no CUDA GPU"):
+            Trainer(new_model(0), FAST.replace(device="cuda"), data.train)
+
+
+def test_events_are_plain_data():
+    for cls in (StepEvent, EpochEvent, StoppedEvent, PausedEvent):
+        assert dataclasses.is_dataclass(cls)
