@@ -72,6 +72,8 @@ def save_checkpoint(path: str | os.PathLike, checkpoint: Checkpoint) -> None:
             torch.save(payload, f)
             f.flush()
             os.fsync(f.fileno())
+        # mkstemp makes the file private (0600); a checkpoint is an ordinary document.
+        os.chmod(tmp, path.stat().st_mode & 0o777 if path.exists() else 0o644)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

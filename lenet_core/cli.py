@@ -97,9 +97,14 @@ def cmd_train(args: argparse.Namespace) -> int:
             out,
             Checkpoint(
                 model=trainer.net.state_dict(),
-                trainer=trainer.state_dict(),
+                trainer=None if args.weights_only else trainer.state_dict(),
                 config=config.to_dict(),
-                metadata={"dataset": str(data.files.train.images), "train_images": len(data.train)},
+                metadata={
+                    "dataset": data.files.train.images.name,
+                    "train_images": len(data.train),
+                    "epochs_done": trainer.epoch,
+                    "test_accuracy": trainer.history.epochs[-1]["test_accuracy"] if trainer.history.epochs else None,
+                },
             ),
         )
 
@@ -184,6 +189,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--seed", type=int)
     train.add_argument("--device", choices=DEVICES)
     train.add_argument("--out", default="lenet.pt", help="checkpoint to write (default: lenet.pt)")
+    train.add_argument(
+        "--weights-only", action="store_true", help="save just the weights and config (half the size; no resuming)"
+    )
     train.set_defaults(func=cmd_train)
 
     evaluate = sub.add_parser("evaluate", help="accuracy of a checkpoint on the MNIST test set")

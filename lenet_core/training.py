@@ -169,7 +169,7 @@ def _base_grid(height: int, width: int, device: torch.device) -> torch.Tensor:
 
 
 def augment_batch(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    """A small random affine per image (rotation, scale, shear, shift), done for the whole batch at once."""
+    """A small random affine per image (rotation, scale, shear, shift) and stroke thickness, for the whole batch."""
     n, _, height, width = x.shape
 
     def uniform(lo: float, hi: float) -> torch.Tensor:
@@ -189,7 +189,15 @@ def augment_batch(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     # The same grid as F.affine_grid, as one matrix product: about 10x faster on the CPU for 32x32 images.
     grid = torch.einsum("pk,njk->npj", _base_grid(height, width, x.device), theta).view(n, height, width, 2)
     # grid_sample pads with zeros: shift so that zero is the background, then back.
-    return F.grid_sample(x - _BACKGROUND, grid, align_corners=False).add_(_BACKGROUND)
+    x = F.grid_sample(x - _BACKGROUND, grid, align_corners=False).add_(_BACKGROUND)
+    # Pens differ from MNIST's: thicken a third of the strokes, thin a sixth, by about half a pixel each side.
+    # (2x2 max/min filters from four shifted views: 25x faster than max_pool2d with stride 1 on the CPU.)
+    p = F.pad(x, (0, 1, 0, 1), value=_BACKGROUND)
+    corners = (p[..., 1:, 1:], p[..., :-1, 1:], p[..., 1:, :-1], p[..., :-1, :-1])
+    thicker = torch.maximum(torch.maximum(corners[0], corners[1]), torch.maximum(corners[2], corners[3]))
+    thinner = torch.minimum(torch.minimum(corners[0], corners[1]), torch.minimum(corners[2], corners[3]))
+    pick = torch.rand(n, generator=generator).to(x.device).view(n, 1, 1, 1)
+    return torch.where(pick < 1 / 3, thicker, torch.where(pick > 5 / 6, thinner, x))
 
 
 def _lr_factor(schedule: str, total_steps: int) -> Callable[[int], float]:

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from lenet_core.checkpoint import save_model
+from lenet_core.checkpoint import load_checkpoint, save_model
 from lenet_core.cli import main
 from lenet_core.model import new_model
 
@@ -58,7 +58,24 @@ def test_train_then_evaluate(capsys, mnist_dir, trained, tmp_path):
     assert "600 training images (train-images-idx3-ubyte.gz), 200 test images" in out
     assert re.search(r"^epoch 1/1  loss \d+\.\d{4}  test loss \d+\.\d{4}  accuracy \d\.\d{4}  ", out, re.M)
     assert "augment=False" in out and "seed=3" in out
-    assert (tmp_path / "x.pt").is_file()
+    assert load_checkpoint(tmp_path / "x.pt").trainer["step_count"] == 10  # resumable: optimizer state and history
+
+    code, _, _ = run(
+        capsys,
+        "train",
+        "--data-dir",
+        str(mnist_dir),
+        "--epochs",
+        "1",
+        "--weights-only",
+        "--out",
+        str(tmp_path / "w.pt"),
+    )
+    weights_only = load_checkpoint(tmp_path / "w.pt")
+    assert code == 0 and weights_only.trainer is None and weights_only.config["epochs"] == 1
+    assert weights_only.metadata["train_images"] == 600 and weights_only.metadata["epochs_done"] == 1
+    assert (tmp_path / "w.pt").stat().st_size < 0.7 * (tmp_path / "x.pt").stat().st_size
+    assert (tmp_path / "w.pt").stat().st_mode & 0o777 == 0o644
 
     code, out, _ = run(capsys, "evaluate", "--data-dir", str(mnist_dir), "--checkpoint", str(trained))
     assert code == 0
