@@ -41,7 +41,7 @@ def _as_unit_float(image: np.ndarray) -> np.ndarray:
     elif np.issubdtype(image.dtype, np.integer):
         x = image.astype(np.float32) / max(float(np.iinfo(image.dtype).max), 1.0)
     elif np.issubdtype(image.dtype, np.floating) or image.dtype == np.bool_:
-        x = np.nan_to_num(image.astype(np.float32), nan=0.0, posinf=1.0, neginf=0.0)
+        x = np.nan_to_num(np.clip(image, 0.0, 1.0), nan=0.0).astype(np.float32)
     else:
         raise ValueError(f"a drawing must hold numbers, got dtype {image.dtype}")
     x = np.clip(x, 0.0, 1.0)
@@ -65,7 +65,7 @@ def to_mnist(image: np.ndarray) -> np.ndarray | None:
     """A drawing -> the 28x28 uint8 digit the network sees, or None when there is no ink."""
     x = _as_unit_float(image)
     peak = float(x.max())
-    if peak <= 0.0:
+    if peak < 1 / 255:  # nothing visible, not even one grey level
         return None
     rows = np.flatnonzero((x >= INK_THRESHOLD * peak).any(axis=1))
     cols = np.flatnonzero((x >= INK_THRESHOLD * peak).any(axis=0))
@@ -74,14 +74,15 @@ def to_mnist(image: np.ndarray) -> np.ndarray | None:
     scale = BOX / max(h, w)
     out_h, out_w = max(1, round(h * scale)), max(1, round(w * scale))
     small = _area_weights(h, out_h) @ crop @ _area_weights(w, out_w).T
-    small /= max(float(small.max()), 1e-6)  # full contrast, as MNIST strokes are saturated
+    small /= float(small.max())  # full contrast, as MNIST strokes are saturated
 
     # Centre of mass at the field's centre; clamp so no ink falls off the field.
     total = float(small.sum())
     cy = float((small.sum(axis=1) * np.arange(out_h)).sum()) / total
     cx = float((small.sum(axis=0) * np.arange(out_w)).sum()) / total
-    top = int(np.clip(round(FIELD / 2 - cy), 0, FIELD - out_h))
-    left = int(np.clip(round(FIELD / 2 - cx), 0, FIELD - out_w))
+    # Whole-pixel shifts as in MNIST; floor(x + 0.5) rounds halves the same way every time (round() does not).
+    top = int(np.clip(np.floor(FIELD / 2 - cy + 0.5), 0, FIELD - out_h))
+    left = int(np.clip(np.floor(FIELD / 2 - cx + 0.5), 0, FIELD - out_w))
     field = np.zeros((FIELD, FIELD), np.float32)
     field[top : top + out_h, left : left + out_w] = small
     return np.rint(field * 255.0).astype(np.uint8)
