@@ -12,7 +12,9 @@ from torch import nn
 from .checkpoint import load_model
 from .preprocess import prepare
 
-RESOURCES = Path(__file__).resolve().parent.parent / "resources"
+# resources/ is at the top of a source checkout (and an editable install); a wheel installs it as lenet_core/resources.
+_HERE = Path(__file__).resolve().parent
+RESOURCES = next((p for p in (_HERE / "resources", _HERE.parent / "resources") if p.is_dir()), _HERE / "resources")
 DEFAULT_WEIGHTS = RESOURCES / "lenet_mnist.pt"
 
 
