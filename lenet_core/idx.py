@@ -76,6 +76,9 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
             dtype = DTYPES[code]
             size = int(np.prod(dims, dtype=object)) * dtype.itemsize
             shape_text = "x".join(map(str, dims))
+            if int(np.prod([d for d in dims if d], dtype=object)) * dtype.itemsize >= 2**62:
+                # numpy cannot even describe such a shape, empty or not
+                raise IdxFormatError(path, f"absurd dimensions {shape_text}")
             if not isinstance(stream, gzip.GzipFile):
                 actual = path.stat().st_size - 4 - 4 * ndim
                 if actual != size:

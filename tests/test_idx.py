@@ -82,6 +82,12 @@ def test_absurd_header_fails_fast_without_allocating(tmp_path, gz):
     assert peak < 50 * 2**20
 
 
+def test_absurd_but_empty_shape(tmp_path):
+    path = _write(tmp_path / "odd", _header(dims=(0, 2**21, 2**21, 2**21)))
+    with pytest.raises(IdxFormatError, match="absurd dimensions 0x2097152x2097152x2097152"):
+        read_idx(path)
+
+
 def test_corrupt_gzip_stream(tmp_path):
     good = gzip.compress(_header() + bytes(2 * 28 * 28))
     path = _write(tmp_path / "broken.gz", good[:20] + b"\xff" * 30 + good[50:])
