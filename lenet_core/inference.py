@@ -7,9 +7,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch import nn
 
 from .checkpoint import load_model
+from .model import Activations, LeNet
 from .preprocess import prepare
 
 # resources/ is at the top of a source checkout (and an editable install); a wheel installs it as lenet_core/resources.
@@ -20,23 +20,25 @@ DEFAULT_WEIGHTS = RESOURCES / "lenet_mnist.pt"
 
 @dataclass(frozen=True)
 class Prediction:
-    """The predicted digit and the ten probabilities; both None when the drawing is empty."""
+    """The predicted digit and the ten probabilities; all None when the drawing is empty."""
 
     digit: int | None
     probabilities: np.ndarray | None  # 10 floats summing to 1
+    input: torch.Tensor | None = None  # what the network saw: 1 x 1 x 32 x 32, normalised
+    activations: Activations | None = None  # conv1 / conv2 maps, for display
 
     @property
     def confidence(self) -> float | None:
         return None if self.probabilities is None else float(self.probabilities[self.digit])
 
 
-def default_model() -> nn.Module:
+def default_model() -> LeNet:
     """The shipped LeNet (trained on MNIST, see resources/README.md), in eval mode."""
     return load_model(DEFAULT_WEIGHTS)
 
 
 @torch.inference_mode()
-def predict(net: nn.Module, image: np.ndarray) -> Prediction:
+def predict(net: LeNet, image: np.ndarray) -> Prediction:
     """Classify a drawing (2-D array, ink bright on dark or dark on light); an empty drawing gives no digit."""
     input = prepare(image)
     if input is None:
@@ -45,8 +47,8 @@ def predict(net: nn.Module, image: np.ndarray) -> Prediction:
     was_training = net.training
     net.eval()
     try:
-        output = net(input.to(param.device))
+        activations = net.forward_with_activations(input.to(param.device))
     finally:
         net.train(was_training)
-    probabilities = torch.softmax(output[0].float(), 0).cpu().numpy()
-    return Prediction(int(probabilities.argmax()), probabilities)
+    probabilities = torch.softmax(activations.output[0].float(), 0).cpu().numpy()
+    return Prediction(int(probabilities.argmax()), probabilities, input, activations)

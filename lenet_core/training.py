@@ -369,7 +369,13 @@ class Trainer:
         Ends with a StoppedEvent whose reason is "finished", "stopped" or "diverged".
         """
         target = self.config.epochs if epochs is None else epochs
-        self._stop.clear()
+        try:
+            yield from self._run(target)
+        finally:
+            # A stop asked for before this run began ends it at once; one asked for during it is used up here.
+            self._stop.clear()
+
+    def _run(self, target: int) -> Iterator[Event]:
         while self.epoch < target:
             if not self._running.is_set():
                 yield PausedEvent(self.step_count)
