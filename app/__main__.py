@@ -1,4 +1,4 @@
-"""Entry point of the `lenet-trainer` GUI (a placeholder window until the trainer window lands)."""
+"""Entry point of the `lenet-trainer` GUI."""
 
 from __future__ import annotations
 
@@ -6,15 +6,12 @@ import sys
 
 
 def main() -> int:
-    from PySide6.QtWidgets import QApplication, QLabel, QMainWindow
+    from PySide6.QtWidgets import QApplication
+
+    from .main_window import main_window_for_app
 
     app = QApplication.instance() or QApplication(sys.argv)
-    app.setApplicationName("LeNet digit trainer")
-    window = QMainWindow()
-    window.setWindowTitle("LeNet digit trainer")
-    label = QLabel("The trainer window is on its way.\nMeanwhile, use the command line: lenet-core --help")
-    label.setMargin(24)
-    window.setCentralWidget(label)
+    window = main_window_for_app(app)
     window.show()
     return app.exec()
 

@@ -1,0 +1,473 @@
+"""The trainer window: composes the canvas, prediction, training controls, plots and feature maps."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from pathlib import Path
+
+import torch
+from PySide6.QtCore import QSettings, QStandardPaths, Qt, QThread, QTimer, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QApplication,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QSlider,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from lenet_core.checkpoint import Checkpoint, CheckpointError, load_checkpoint, save_checkpoint
+from lenet_core.inference import DEFAULT_WEIGHTS, predict
+from lenet_core.model import LeNet, new_model
+from lenet_core.training import PRESETS, EpochEvent, TrainConfig
+
+from .canvas import Canvas
+from .feature_maps import FeatureMaps
+from .plots import TrainingPlots
+from .prediction import PredictionPanel
+from .training_panel import TrainingPanel, action_button
+from .worker import Progress, TrainingWorker, snapshot
+
+log = logging.getLogger(__name__)
+
+APP_NAME = "LeNet digit trainer"
+FEATURE_INTERVAL_MS = 100  # feature maps refresh at most 10 times a second
+AUTOSAVE_NAME = "autosave.pt"
+
+
+def default_data_home() -> Path:
+    return Path(QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation))
+
+
+class MainWindow(QMainWindow):
+    request_load_data = Signal(str)
+    request_train = Signal()
+    request_step = Signal()
+    request_weights = Signal(object)
+    request_config = Signal(object)
+
+    def __init__(
+        self,
+        data_dir: str | os.PathLike | None = None,
+        settings: QSettings | None = None,
+        data_home: str | os.PathLike | None = None,
+    ) -> None:
+        super().__init__()
+        self.setWindowTitle(APP_NAME)
+        # Deleted on close, by the event loop of the GUI thread: never later by Python's garbage collector, which may
+        # run on the training thread and must not destroy widgets and timers there.
+        self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.settings = settings if settings is not None else QSettings()
+        self.data_home = Path(data_home) if data_home is not None else default_data_home()
+        self.checkpoint_path: Path | None = None
+        self.running = False
+        self.net = LeNet().eval()  # the GUI's copy, fed with snapshots from the worker
+        self._last_progress: tuple[float, int] | None = None
+
+        weights, config, self.weights_origin = self._initial_model()
+        self.net.load_state_dict(weights)
+        self._build_actions()
+        self._build_widgets()
+        self._build_menus()
+        self.panel.set_config(config)
+
+        self.thread = QThread(self)
+        self.thread.setObjectName("training")
+        self.worker = TrainingWorker(weights, config)
+        self.worker.moveToThread(self.thread)
+        self.thread.finished.connect(self.worker.deleteLater)
+        self.request_load_data.connect(self.worker.load_data)
+        self.request_train.connect(self.worker.train)
+        self.request_step.connect(self.worker.step)
+        self.request_weights.connect(self.worker.set_weights)
+        self.request_config.connect(self.worker.configure)
+        self.worker.data_loaded.connect(self._data_loaded)
+        self.worker.progress.connect(self._progress)
+        self.worker.epoch_finished.connect(self._epoch_finished)
+        self.worker.weights_changed.connect(self._weights_changed)
+        self.worker.state_changed.connect(self._state_changed)
+        self.worker.stopped.connect(self._stopped)
+        self.worker.failed.connect(self._failed)
+        self.thread.start()
+
+        self._predict_timer = QTimer(self, singleShot=True, interval=0)
+        self._predict_timer.timeout.connect(self.update_prediction)
+        self._features_timer = QTimer(self, singleShot=True, interval=FEATURE_INTERVAL_MS)
+        self._features_timer.timeout.connect(self._refresh_features)
+        self.canvas.drawingChanged.connect(self._predict_timer.start)
+        self.panel.config_changed.connect(self._config_changed)
+
+        self._restore_window()
+        self.statusBar().showMessage(f"Weights: {self.weights_origin}", 8000)
+        self.feature_maps.show_filters(self.net.conv1.weight)
+        self.update_prediction()
+        folder = (
+            str(data_dir)
+            if data_dir
+            else self.settings.value("data/folder", "") or os.environ.get("LENET_DATA_DIR", "")
+        )
+        if folder:
+            self.load_data(folder)
+
+    # -- model on start -----------------------------------------------------------------------------
+    def _initial_model(self) -> tuple[dict[str, torch.Tensor], TrainConfig, str]:
+        config = PRESETS["default"]
+        raw = self.settings.value("training/config", "")
+        if raw:
+            try:
+                config = TrainConfig.from_dict(json.loads(raw))
+            except (ValueError, TypeError) as exc:
+                log.warning("ignoring saved training settings: %s", exc)
+        autosave = self.data_home / AUTOSAVE_NAME
+        for path, origin in ((autosave, "restored from the last session"), (DEFAULT_WEIGHTS, "shipped defaults")):
+            if path.is_file():
+                try:
+                    return load_checkpoint(path).model, config, origin
+                except CheckpointError as exc:
+                    log.warning("cannot use %s: %s", path, exc)
+        return new_model().state_dict(), config, "random (no saved weights found)"
+
+    # -- construction -------------------------------------------------------------------------------
+    def _action(self, text: str, slot, shortcut=None, tip: str = "") -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            shortcuts = shortcut if isinstance(shortcut, list) else [shortcut]
+            action.setShortcuts([QKeySequence(s) for s in shortcuts])
+        keys = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+        action.setToolTip(f"{tip} ({keys})" if keys and tip else tip or text)
+        action.setStatusTip(tip)
+        action.triggered.connect(slot)
+        self.addAction(action)
+        return action
+
+    def _build_actions(self) -> None:
+        self.actions = {
+            "open": self._action(
+                "&Open checkpoint…",
+                self.open_checkpoint,
+                QKeySequence.StandardKey.Open,
+                "Load weights from a checkpoint file",
+            ),
+            "save": self._action(
+                "&Save checkpoint", self.save_checkpoint, QKeySequence.StandardKey.Save, "Save the weights and settings"
+            ),
+            "save_as": self._action(
+                "Save checkpoint &as…",
+                self.save_checkpoint_as,
+                QKeySequence.StandardKey.SaveAs,
+                "Save the weights and settings to a new file",
+            ),
+            "quit": self._action("&Quit", self.close, QKeySequence.StandardKey.Quit, "Quit"),
+            "clear": self._action("&Clear", lambda: self.canvas.clear(), ["Esc", "Delete"], "Clear the drawing"),
+            "train": self._action("&Start", self.toggle_training, "Space", "Start or pause training"),
+            "step": self._action(
+                "S&tep", self.step_once, "Ctrl+T", "One SGD step: zero_grad, forward, loss, backward, step"
+            ),
+            "reset": self._action("&Reset weights", self.reset_weights, "Ctrl+R", "Start again from random weights"),
+            "defaults": self._action(
+                "Use &shipped weights",
+                self.use_shipped_weights,
+                None,
+                "Go back to the weights shipped with the program",
+            ),
+            "data": self._action(
+                "Use MNIST &folder…", self.choose_data_folder, None, "Choose the folder holding the MNIST IDX files"
+            ),
+            "about": self._action("&About", self.about, None, "About this program"),
+        }
+        self.actions["train"].setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+
+    def _build_widgets(self) -> None:
+        self.canvas = Canvas()
+        self.undo_action = self.canvas.undo_stack.createUndoAction(self, "&Undo")
+        self.undo_action.setShortcut(QKeySequence.StandardKey.Undo)
+        self.undo_action.setToolTip("Undo the last stroke (Ctrl+Z)")
+        self.redo_action = self.canvas.undo_stack.createRedoAction(self, "&Redo")
+        self.redo_action.setShortcut(QKeySequence.StandardKey.Redo)
+        self.addAction(self.undo_action)
+        self.addAction(self.redo_action)
+
+        self.pen_width = QSlider(Qt.Orientation.Horizontal, minimum=4, maximum=40)
+        self.pen_width.setValue(int(self.settings.value("canvas/pen_width", self.canvas.pen_width)))
+        self.pen_width.setToolTip("Pen width")
+        self.pen_width.valueChanged.connect(self.canvas.set_pen_width)
+        self.canvas.set_pen_width(self.pen_width.value())
+        self.clear_button = action_button(self.actions["clear"], "clear_button")
+        self.undo_button = action_button(self.undo_action, "undo_button")
+        tools = QHBoxLayout()
+        tools.addWidget(QLabel("Pen"))
+        tools.addWidget(self.pen_width, 1)
+        tools.addWidget(self.undo_button)
+        tools.addWidget(self.clear_button)
+
+        self.prediction = PredictionPanel()
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.addWidget(self.canvas, 3)
+        left_layout.addLayout(tools)
+        left_layout.addWidget(self.prediction, 2)
+
+        self.plots = TrainingPlots()
+        self.loss_plot = self.plots.loss_plot
+        self.feature_maps = FeatureMaps()
+        self.middle = QSplitter(Qt.Orientation.Vertical)
+        self.middle.addWidget(self.plots)
+        self.middle.addWidget(self.feature_maps)
+        self.middle.setStretchFactor(0, 1)
+        self.middle.setStretchFactor(1, 1)
+
+        self.panel = TrainingPanel(self.actions)
+        self.train_button, self.step_button = self.panel.train_button, self.panel.step_button
+
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        for widget in (left, self.middle, self.panel):
+            self.splitter.addWidget(widget)
+        self.splitter.setStretchFactor(0, 2)
+        self.splitter.setStretchFactor(1, 3)
+        self.splitter.setStretchFactor(2, 0)
+        self.setCentralWidget(self.splitter)
+
+        self.speed_label = QLabel("")
+        self.statusBar().addPermanentWidget(self.speed_label)
+
+    def _build_menus(self) -> None:
+        a = self.actions
+        menus = (
+            ("&File", [a["open"], a["save"], a["save_as"], None, a["quit"]]),
+            ("&Edit", [self.undo_action, self.redo_action, a["clear"]]),
+            ("&Training", [a["train"], a["step"], a["reset"], a["defaults"], None, a["data"]]),
+            ("&View", [self.plots.log_scale_action(self)]),
+            ("&Help", [a["about"]]),
+        )
+        for title, items in menus:
+            menu = self.menuBar().addMenu(title)
+            for item in items:
+                menu.addSeparator() if item is None else menu.addAction(item)
+
+    # -- prediction ---------------------------------------------------------------------------------
+    def update_prediction(self) -> None:
+        self._prediction = predict(self.net, self.canvas.image())
+        self.prediction.display(self._prediction)
+        if not self._features_timer.isActive():
+            self._features_timer.start()
+
+    def _refresh_features(self) -> None:
+        self.feature_maps.show_activations(self._prediction.activations)
+        self.feature_maps.show_filters(self.net.conv1.weight)
+
+    def _weights_changed(self, weights: dict[str, torch.Tensor]) -> None:
+        self.net.load_state_dict(weights)
+        self.update_prediction()
+
+    # -- training -----------------------------------------------------------------------------------
+    def load_data(self, folder: str) -> None:
+        self.panel.data_label.setText(f"Loading MNIST from {folder}…")
+        self._pending_folder = folder
+        self.request_load_data.emit(folder)
+
+    def _data_loaded(self, description: str) -> None:
+        self.panel.data_label.setText(description)
+        self.settings.setValue("data/folder", self._pending_folder)
+        self.statusBar().showMessage("MNIST loaded: ready to train", 5000)
+
+    def choose_data_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Folder with the MNIST IDX files")
+        if folder:
+            self.load_data(folder)
+
+    def toggle_training(self) -> None:
+        if self.running:
+            self.worker.pause()
+            self.actions["train"].setEnabled(False)  # until the worker says it has stopped
+        else:
+            self._set_running(True)
+            self.request_train.emit()
+
+    def step_once(self) -> None:
+        if not self.running:
+            self.request_step.emit()
+
+    def reset_weights(self) -> None:
+        self._replace_weights(new_model().state_dict(), "Weights reset to random values")
+        self.plots.clear()
+
+    def use_shipped_weights(self) -> None:
+        try:
+            self._replace_weights(load_checkpoint(DEFAULT_WEIGHTS).model, "Shipped weights loaded")
+        except CheckpointError as exc:
+            self._failed(str(exc))
+
+    def _replace_weights(self, weights: dict[str, torch.Tensor], message: str) -> None:
+        if self.running:
+            self.worker.pause()  # the new weights are taken once the step in progress is done
+        self.request_weights.emit(weights)
+        self.net.load_state_dict(weights)
+        self.update_prediction()
+        self.statusBar().showMessage(message, 5000)
+
+    def _config_changed(self, config: TrainConfig) -> None:
+        self.settings.setValue("training/config", json.dumps(config.to_dict()))
+        self.request_config.emit(config)
+
+    def _set_running(self, running: bool) -> None:
+        self.running = running
+        self.actions["train"].setText("&Pause" if running else "&Start")
+        self.actions["train"].setEnabled(True)
+        self.actions["step"].setEnabled(not running)
+        self.panel.set_running(running)
+        if not running:
+            self._last_progress = None
+
+    def _state_changed(self, state: str) -> None:
+        self._set_running(state == "running")
+
+    def _progress(self, progress: Progress) -> None:
+        self.plots.add_losses(progress.steps, progress.losses)
+        event = progress.last
+        if event is None:
+            return
+        self.panel.progress.setRange(0, max(event.batches_per_epoch, 1))
+        self.panel.progress.setValue(event.batch)
+        self.panel.progress.setFormat(f"epoch {event.epoch + 1}: %v / %m batches")
+        now = time.monotonic()
+        if self._last_progress is not None and now > self._last_progress[0]:
+            steps_per_s = (event.step - self._last_progress[1]) / (now - self._last_progress[0])
+            self.speed_label.setText(
+                f"step {event.step:,}  ·  loss {event.loss:.4f}  ·  {steps_per_s:,.0f} steps/s  ·  "
+                f"{event.samples_per_second:,.0f} samples/s"
+            )
+        else:
+            self.speed_label.setText(f"step {event.step:,}  ·  loss {event.loss:.4f}")
+        self._last_progress = (now, event.step)
+
+    def _epoch_finished(self, event: EpochEvent) -> None:
+        if event.test_accuracy is not None:
+            self.plots.add_accuracy(event.epoch, event.test_accuracy)
+            self.statusBar().showMessage(
+                f"Epoch {event.epoch}: test accuracy {100 * event.test_accuracy:.2f} %, "
+                f"test loss {event.test_loss:.4f} ({event.elapsed_s:.1f} s)",
+                10000,
+            )
+
+    def _stopped(self, reason: str, message: str) -> None:
+        if reason == "diverged":
+            QMessageBox.warning(
+                self, "Training diverged", f"Training stopped: {message}.\n\nThe weights before the bad step were kept."
+            )
+        elif reason == "finished":
+            self.statusBar().showMessage(f"Training finished: {message}", 10000)
+            self.autosave()
+        else:
+            self.statusBar().showMessage("Training paused", 5000)
+
+    def _failed(self, message: str) -> None:
+        self.statusBar().showMessage(message, 10000)
+        QMessageBox.warning(self, APP_NAME, message)
+
+    # -- files --------------------------------------------------------------------------------------
+    def _checkpoint(self) -> Checkpoint:
+        return Checkpoint(
+            model=snapshot(self.net), config=self.panel.config().to_dict(), metadata={"saved_by": APP_NAME}
+        )
+
+    def open_checkpoint(self) -> None:
+        name, _ = QFileDialog.getOpenFileName(self, "Open checkpoint", "", "Checkpoints (*.pt *.pth);;All files (*)")
+        if name:
+            self.load_checkpoint_file(name)
+
+    def load_checkpoint_file(self, name: str | os.PathLike) -> bool:
+        try:
+            checkpoint = load_checkpoint(name)
+        except CheckpointError as exc:
+            self._failed(f"Could not open the checkpoint. The current model is kept.\n\n{exc}")
+            return False
+        self.checkpoint_path = Path(name)
+        self._replace_weights(checkpoint.model, f"Loaded {Path(name).name}")
+        if checkpoint.config:
+            try:
+                self.panel.set_config(TrainConfig.from_dict(checkpoint.config))
+                self._config_changed(self.panel.config())
+            except (TypeError, ValueError) as exc:
+                log.warning("ignoring the checkpoint's config: %s", exc)
+        return True
+
+    def save_checkpoint(self) -> None:
+        if self.checkpoint_path is None:
+            self.save_checkpoint_as()
+        else:
+            self.save_checkpoint_file(self.checkpoint_path)
+
+    def save_checkpoint_as(self) -> None:
+        name, _ = QFileDialog.getSaveFileName(self, "Save checkpoint", "lenet.pt", "Checkpoints (*.pt)")
+        if name:
+            self.save_checkpoint_file(name)
+
+    def save_checkpoint_file(self, name: str | os.PathLike) -> bool:
+        try:
+            save_checkpoint(name, self._checkpoint())
+        except (OSError, CheckpointError) as exc:
+            self._failed(f"Could not save {name}: {exc}")
+            return False
+        self.checkpoint_path = Path(name)
+        self.statusBar().showMessage(f"Saved {name}", 5000)
+        return True
+
+    def autosave(self) -> None:
+        try:
+            save_checkpoint(self.data_home / AUTOSAVE_NAME, self._checkpoint())
+        except (OSError, CheckpointError) as exc:
+            log.warning("autosave failed: %s", exc)
+
+    # -- window -------------------------------------------------------------------------------------
+    def about(self) -> None:
+        QMessageBox.about(
+            self,
+            f"About {APP_NAME}",
+            f"<h3>{APP_NAME}</h3><p>Draw a digit and watch the LeNet of PyTorch's “Neural Networks” tutorial "
+            "classify it; train it live and see its loss and feature maps change.</p>"
+            f"<p>torch {torch.__version__}</p><p>MNIST by Yann LeCun, Corinna Cortes and Christopher J. C. Burges "
+            "(CC BY-SA 3.0).</p>",
+        )
+
+    def _restore_window(self) -> None:
+        geometry = self.settings.value("window/geometry")
+        if geometry is not None and self.restoreGeometry(geometry):
+            state = self.settings.value("window/splitter")
+            if state is not None:
+                self.splitter.restoreState(state)
+        else:
+            self.resize(1280, 800)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.shutdown()
+        self.settings.setValue("window/geometry", self.saveGeometry())
+        self.settings.setValue("window/splitter", self.splitter.saveState())
+        self.settings.setValue("canvas/pen_width", self.pen_width.value())
+        self.settings.sync()
+        self.autosave()
+        super().closeEvent(event)
+
+    def shutdown(self, timeout_ms: int = 2000) -> bool:
+        """Stop training after the step in progress and join the worker thread."""
+        if not self.thread.isRunning():
+            return True
+        self.worker.pause()
+        self.thread.quit()
+        if not self.thread.wait(timeout_ms):
+            log.error("the training thread did not stop within %d ms", timeout_ms)
+            return False
+        return True
+
+
+def main_window_for_app(app: QApplication) -> MainWindow:
+    app.setApplicationName(APP_NAME)
+    app.setOrganizationName("lenet-trainer")
+    return MainWindow()

@@ -1,0 +1,153 @@
+"""Live training plots: loss per step (raw, faint, and smoothed) and test accuracy per epoch.
+
+Plot items are created once and fed with setData; new points only mark the plot dirty, and a timer at the
+screen's refresh rate redraws, so training speed never drives the redraw rate.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QAction, QColor, QGuiApplication
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QVBoxLayout, QWidget
+
+SMOOTHING = 0.98  # exponential moving average of the loss, as TensorBoard shows it
+
+
+class _Growing:
+    """An append-only float array with amortised O(1) appends."""
+
+    def __init__(self) -> None:
+        self._data = np.empty(1024, np.float64)
+        self.size = 0
+
+    def extend(self, values) -> None:
+        values = np.asarray(values, np.float64)
+        while self.size + len(values) > len(self._data):
+            self._data = np.concatenate([self._data, np.empty_like(self._data)])
+        self._data[self.size : self.size + len(values)] = values
+        self.size += len(values)
+
+    def view(self) -> np.ndarray:
+        return self._data[: self.size]
+
+    def clear(self) -> None:
+        self.size = 0
+
+
+def redraw_interval_ms(max_rate_hz: float = 20.0) -> int:
+    """Redraw at the screen's pace, but no faster than max_rate_hz: a loss curve needs no more."""
+    screen = QGuiApplication.primaryScreen()
+    rate = screen.refreshRate() if screen is not None else 60.0
+    rate = min(rate if rate and rate > 1 else 60.0, max_rate_hz)
+    return int(1000 / rate)
+
+
+def style_plot(plot: pg.PlotWidget) -> None:
+    """Follow the system palette (light or dark) instead of pyqtgraph's black."""
+    palette = plot.palette()
+    plot.setBackground(palette.base().color())
+    text = palette.text().color()
+    for name in ("left", "bottom"):
+        axis = plot.getAxis(name)
+        axis.setPen(text)
+        axis.setTextPen(text)
+    plot.showGrid(x=False, y=False)
+
+
+class TrainingPlots(QWidget):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        accent = self.palette().highlight().color()
+        faint = QColor(accent)
+        faint.setAlpha(70)
+
+        self.loss_plot = pg.PlotWidget()
+        self.loss_plot.setObjectName("loss_plot")
+        self.loss_plot.setToolTip("Training loss per step (faint) and its moving average. Drag to pan, wheel to zoom.")
+        style_plot(self.loss_plot)
+        self.loss_plot.setLabel("left", "loss")
+        self.loss_plot.setLabel("bottom", "step")
+        self.loss_plot.setTitle("Training loss")
+        item = self.loss_plot.getPlotItem()
+        item.setDownsampling(auto=True, mode="peak")
+        item.setClipToView(True)
+        self.raw_curve = self.loss_plot.plot(pen=pg.mkPen(faint, width=1))
+        self.smooth_curve = self.loss_plot.plot(pen=pg.mkPen(accent, width=2))
+
+        self.accuracy_plot = pg.PlotWidget()
+        self.accuracy_plot.setObjectName("accuracy_plot")
+        self.accuracy_plot.setToolTip("Accuracy on the test set after each epoch")
+        style_plot(self.accuracy_plot)
+        self.accuracy_plot.setLabel("left", "test accuracy", units="%")
+        self.accuracy_plot.setLabel("bottom", "epoch")
+        self.accuracy_plot.setTitle("Test accuracy")
+        self.accuracy_curve = self.accuracy_plot.plot(
+            pen=pg.mkPen(accent, width=2), symbol="o", symbolSize=7, symbolBrush=accent
+        )
+
+        self.log_scale = QCheckBox("Log scale")
+        self.log_scale.setToolTip("Show the loss on a logarithmic axis")
+        self.log_scale.toggled.connect(lambda on: self.loss_plot.setLogMode(y=on))
+
+        row = QHBoxLayout()
+        row.addWidget(self.loss_plot, 3)
+        row.addWidget(self.accuracy_plot, 2)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(row)
+        layout.addWidget(self.log_scale, 0, Qt.AlignmentFlag.AlignLeft)
+
+        self._steps, self._losses, self._smooth = _Growing(), _Growing(), _Growing()
+        self._epochs, self._accuracy = _Growing(), _Growing()
+        self._ema: float | None = None
+        self._dirty = self._accuracy_dirty = False
+        self._timer = QTimer(self)
+        self._timer.setInterval(redraw_interval_ms())
+        self._timer.timeout.connect(self._redraw)
+        self._timer.start()
+
+    def log_scale_action(self, parent) -> QAction:
+        """A checkable menu action mirroring the log-scale box."""
+        action = QAction("&Log scale for the loss", parent, checkable=True)
+        action.toggled.connect(self.log_scale.setChecked)
+        self.log_scale.toggled.connect(action.setChecked)
+        return action
+
+    @property
+    def point_count(self) -> int:
+        return self._steps.size
+
+    def add_losses(self, steps: list[int], losses: list[float]) -> None:
+        smooth = np.empty(len(losses))
+        ema = self._ema
+        for i, loss in enumerate(losses):
+            ema = loss if ema is None else SMOOTHING * ema + (1 - SMOOTHING) * loss
+            smooth[i] = ema
+        self._ema = ema
+        self._steps.extend(steps)
+        self._losses.extend(losses)
+        self._smooth.extend(smooth)
+        self._dirty = True
+
+    def add_accuracy(self, epoch: int, accuracy: float) -> None:
+        self._epochs.extend([epoch])
+        self._accuracy.extend([100 * accuracy])
+        self._accuracy_dirty = True
+
+    def clear(self) -> None:
+        for buffer in (self._steps, self._losses, self._smooth, self._epochs, self._accuracy):
+            buffer.clear()
+        self._ema = None
+        self._dirty = self._accuracy_dirty = True
+
+    def _redraw(self) -> None:
+        if self._dirty:
+            self._dirty = False
+            steps = self._steps.view()
+            self.raw_curve.setData(steps, self._losses.view(), skipFiniteCheck=True)
+            self.smooth_curve.setData(steps, self._smooth.view(), skipFiniteCheck=True)
+        if self._accuracy_dirty:
+            self._accuracy_dirty = False
+            self.accuracy_curve.setData(self._epochs.view(), self._accuracy.view())

@@ -1,0 +1,87 @@
+"""The network's answer: the digit, its confidence, all ten probabilities, and the 28x28 image it saw."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import QGridLayout, QLabel, QWidget
+
+from lenet_core.inference import Prediction
+from lenet_core.preprocess import MNIST_MEAN, MNIST_STD
+
+from .plots import style_plot
+
+
+class PredictionPanel(QWidget):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.digit = QLabel("")
+        self.digit.setObjectName("predicted_digit")
+        self.digit.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        font = QFont(self.font())
+        font.setPointSize(54)
+        font.setBold(True)
+        self.digit.setFont(font)
+        self.digit.setMinimumWidth(90)
+        self.digit.setToolTip("The digit the network predicts for your drawing")
+        self.confidence = QLabel("Draw a digit")
+        self.confidence.setAlignment(Qt.AlignmentFlag.AlignCenter)
+
+        self.bars_plot = pg.PlotWidget()
+        self.bars_plot.setObjectName("probabilities")
+        self.bars_plot.setToolTip("Probability of each digit (softmax of the network's ten outputs)")
+        style_plot(self.bars_plot)
+        self.bars_plot.setMouseEnabled(x=False, y=False)
+        self.bars_plot.setMenuEnabled(False)
+        self.bars_plot.hideButtons()
+        self.bars_plot.setYRange(0, 1, padding=0)
+        self.bars_plot.setXRange(-0.6, 9.6, padding=0)
+        self.bars_plot.getAxis("bottom").setTicks([[(i, str(i)) for i in range(10)]])
+        self.bars_plot.setMinimumHeight(120)
+        highlight = self.palette().highlight().color()
+        muted = self.palette().mid().color()
+        self._brushes = (pg.mkBrush(muted), pg.mkBrush(highlight))
+        self.bars = pg.BarGraphItem(x=np.arange(10), height=np.zeros(10), width=0.7, brush=self._brushes[0])
+        self.bars_plot.addItem(self.bars)
+
+        self.seen_plot = pg.PlotWidget()
+        self.seen_plot.setToolTip("What the network sees: your drawing cropped, scaled and centred like MNIST")
+        style_plot(self.seen_plot)
+        self.seen_plot.hideAxis("left")
+        self.seen_plot.hideAxis("bottom")
+        self.seen_plot.showGrid(x=False, y=False)
+        self.seen_plot.setMouseEnabled(x=False, y=False)
+        self.seen_plot.setMenuEnabled(False)
+        self.seen_plot.hideButtons()
+        self.seen_plot.setAspectLocked(True)
+        self.seen_plot.invertY(True)
+        self.seen_plot.setFixedSize(110, 110)
+        self.seen = pg.ImageItem(axisOrder="row-major", levels=(0, 1))
+        self.seen_plot.addItem(self.seen)
+        self.seen_plot.setRange(xRange=(0, 32), yRange=(0, 32), padding=0)
+        seen_label = QLabel("Network input")
+        seen_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+
+        layout = QGridLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.digit, 0, 0)
+        layout.addWidget(self.confidence, 1, 0)
+        layout.addWidget(self.seen_plot, 0, 1, Qt.AlignmentFlag.AlignCenter)
+        layout.addWidget(seen_label, 1, 1)
+        layout.addWidget(self.bars_plot, 2, 0, 1, 2)
+
+    def display(self, prediction: Prediction) -> None:
+        if prediction.digit is None:
+            self.digit.setText("")
+            self.confidence.setText("Draw a digit")
+            self.bars.setOpts(height=np.zeros(10))
+            self.seen.clear()
+            return
+        self.digit.setText(str(prediction.digit))
+        self.confidence.setText(f"{100 * prediction.confidence:.1f} % sure")
+        brushes = [self._brushes[i == prediction.digit] for i in range(10)]
+        self.bars.setOpts(height=prediction.probabilities, brushes=brushes)
+        pixels = prediction.input[0, 0].cpu().numpy() * MNIST_STD + MNIST_MEAN
+        self.seen.setImage(np.clip(pixels, 0, 1), levels=(0, 1))

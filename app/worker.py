@@ -1,0 +1,151 @@
+"""The training engine on a worker thread. It talks to the GUI through signals only and never touches a widget.
+
+The GUI calls the slots through queued signals (they run on the worker thread) and `pause()` directly: it only
+sets the engine's thread-safe stop flag, which the run loop checks between steps.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+
+import torch
+from PySide6.QtCore import QObject, Signal, Slot
+
+from lenet_core.datasets import Mnist, load_mnist
+from lenet_core.model import new_model
+from lenet_core.training import EpochEvent, StepEvent, StoppedEvent, TrainConfig, Trainer, TrainingDiverged
+
+log = logging.getLogger(__name__)
+
+PROGRESS_INTERVAL_S = 1 / 20  # hand step results to the GUI at most this often, in batches
+WEIGHTS_INTERVAL_S = 1 / 10  # and a snapshot of the weights at most this often
+
+
+@dataclass
+class Progress:
+    """Steps done since the last report: their numbers and losses, and the newest step's event."""
+
+    steps: list[int] = field(default_factory=list)
+    losses: list[float] = field(default_factory=list)
+    last: StepEvent | None = None
+
+
+def snapshot(net: torch.nn.Module) -> dict[str, torch.Tensor]:
+    """A copy of the weights that the GUI may read while training goes on."""
+    return {k: v.detach().to("cpu", copy=True).contiguous() for k, v in net.state_dict().items()}
+
+
+class TrainingWorker(QObject):
+    data_loaded = Signal(str)  # a one-line description of the data
+    progress = Signal(object)  # Progress
+    epoch_finished = Signal(object)  # EpochEvent
+    weights_changed = Signal(object)  # dict[str, Tensor], a snapshot
+    state_changed = Signal(str)  # "running" or "idle"
+    stopped = Signal(str, str)  # reason ("finished", "stopped", "diverged"), message
+    failed = Signal(str)  # an error message for the user
+
+    def __init__(self, weights: dict[str, torch.Tensor], config: TrainConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.data: Mnist | None = None
+        self.trainer = self._new_trainer(weights)
+
+    def _new_trainer(self, weights: dict[str, torch.Tensor]) -> Trainer:
+        net = new_model(self.config.seed)
+        net.load_state_dict(weights)
+        train = self.data.train if self.data else None
+        test = self.data.test if self.data else None
+        return Trainer(net, self.config.replace(device="cpu"), train, test)
+
+    # -- called from the GUI thread -------------------------------------------------------------
+    def pause(self) -> None:
+        """Stop the current run after the step in progress (thread-safe)."""
+        self.trainer.stop()
+
+    # -- slots, run on the worker thread --------------------------------------------------------
+    @Slot(str)
+    def load_data(self, folder: str) -> None:
+        try:
+            self.data = load_mnist(folder)
+        except (OSError, ValueError) as exc:
+            self.failed.emit(f"Could not load MNIST from {folder}: {exc}")
+            return
+        self.trainer = self._new_trainer(snapshot(self.trainer.net))
+        files = self.data.files
+        self.data_loaded.emit(
+            f"MNIST: {len(self.data.train):,} training images ({files.train.images.name}), "
+            f"{len(self.data.test):,} test images"
+        )
+
+    @Slot(object)
+    def configure(self, config: TrainConfig) -> None:
+        """New hyper-parameters: a fresh optimizer and schedule on the current weights."""
+        self.config = config
+        self.trainer = self._new_trainer(snapshot(self.trainer.net))
+
+    @Slot(object)
+    def set_weights(self, weights: dict[str, torch.Tensor]) -> None:
+        """Replace the weights (reset, or a loaded checkpoint); training starts over from them."""
+        self.trainer = self._new_trainer(weights)
+        self.weights_changed.emit(snapshot(self.trainer.net))
+
+    @Slot()
+    def train(self) -> None:
+        """Run until the configured epochs are done or pause() is called."""
+        if not self._check_data():
+            return
+        if self.trainer.epoch >= self.config.epochs:  # a finished run: start another round
+            self.trainer = self._new_trainer(snapshot(self.trainer.net))
+        self.state_changed.emit("running")
+        pending = Progress()
+        last_progress = last_weights = time.monotonic()
+        final = StoppedEvent("stopped")
+        try:
+            for event in self.trainer.run():
+                now = time.monotonic()
+                if isinstance(event, StepEvent):
+                    pending.steps.append(event.step)
+                    pending.losses.append(event.loss)
+                    pending.last = event
+                    if now - last_progress >= PROGRESS_INTERVAL_S:
+                        self.progress.emit(pending)
+                        pending, last_progress = Progress(), now
+                    if now - last_weights >= WEIGHTS_INTERVAL_S:
+                        self.weights_changed.emit(snapshot(self.trainer.net))
+                        last_weights = now
+                elif isinstance(event, EpochEvent):
+                    self.epoch_finished.emit(event)
+                elif isinstance(event, StoppedEvent):
+                    final = event
+        except Exception as exc:  # an engine bug must not kill the thread silently
+            log.exception("training failed")
+            final = StoppedEvent("error", str(exc))
+            self.failed.emit(f"Training failed: {exc}")
+        if pending.steps:
+            self.progress.emit(pending)
+        self.weights_changed.emit(snapshot(self.trainer.net))
+        self.state_changed.emit("idle")
+        self.stopped.emit(final.reason, final.message)
+
+    @Slot()
+    def step(self) -> None:
+        """Exactly one SGD step (the tutorial's five lines), then report it."""
+        if not self._check_data():
+            return
+        try:
+            event = self.trainer.step()
+        except TrainingDiverged as exc:
+            self.stopped.emit("diverged", str(exc))
+            return
+        self.progress.emit(Progress([event.step], [event.loss], event))
+        if self.trainer.epoch_complete:
+            self.epoch_finished.emit(self.trainer.finish_epoch())
+        self.weights_changed.emit(snapshot(self.trainer.net))
+
+    def _check_data(self) -> bool:
+        if self.data is None:
+            self.failed.emit("No training data yet: choose an MNIST folder first (Training ▸ Use MNIST folder…).")
+            return False
+        return True

@@ -1,0 +1,163 @@
+"""The trainer window, driven through its real widgets offscreen."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+import shiboken6
+import torch
+from PySide6.QtCore import QPoint, QSettings, Qt
+from PySide6.QtWidgets import QLabel, QMessageBox, QToolButton
+
+from app.main_window import AUTOSAVE_NAME, MainWindow
+from lenet_core.checkpoint import load_checkpoint
+from lenet_core.training import PRESETS
+
+
+@pytest.fixture
+def make_window(qtbot, tmp_path, mnist_dir, monkeypatch):
+    warnings = []
+    windows = []
+    monkeypatch.setattr(QMessageBox, "warning", lambda *args: warnings.append(args[2]))
+
+    def make(data_dir=mnist_dir, settings_name="settings.ini", size=(1280, 800)):
+        settings = QSettings(str(tmp_path / settings_name), QSettings.Format.IniFormat)
+        window = MainWindow(data_dir=data_dir, settings=settings, data_home=tmp_path / "home")
+        window.warnings = warnings
+        windows.append(window)
+        if size:
+            window.resize(*size)
+        window.show()
+        qtbot.waitExposed(window)
+        if data_dir is not None:
+            qtbot.waitUntil(lambda: window.worker.data is not None, timeout=5000)
+        return window
+
+    yield make
+    for window in windows:  # the window deletes itself on close (WA_DeleteOnClose)
+        if shiboken6.isValid(window):
+            window.close()
+    qtbot.wait(10)  # let deleteLater run
+
+
+def canvas_point(canvas, x: float, y: float) -> QPoint:
+    side = min(canvas.width(), canvas.height())
+    return QPoint(int((canvas.width() - side) / 2 + x * side), int((canvas.height() - side) / 2 + y * side))
+
+
+def drag(qtbot, canvas, points):
+    qtbot.mousePress(canvas, Qt.MouseButton.LeftButton, pos=canvas_point(canvas, *points[0]))
+    for (x0, y0), (x1, y1) in itertools.pairwise(points):
+        for t in range(1, 11):
+            qtbot.mouseMove(canvas, canvas_point(canvas, x0 + (x1 - x0) * t / 10, y0 + (y1 - y0) * t / 10))
+    qtbot.mouseRelease(canvas, Qt.MouseButton.LeftButton, pos=canvas_point(canvas, *points[-1]))
+
+
+def digit_label(window) -> QLabel:
+    return window.findChild(QLabel, "predicted_digit")
+
+
+def test_drawing_a_stroke_shows_a_digit_then_undo_and_clear(qtbot, make_window):
+    window = make_window(data_dir=None)
+    canvas = window.findChild(type(window.canvas), "canvas")
+    assert digit_label(window).text() == ""
+    drag(qtbot, canvas, [(0.5, 0.15), (0.5, 0.85)])  # a vertical stroke: a one
+    qtbot.waitUntil(lambda: digit_label(window).text() != "")
+    assert digit_label(window).text() == "1"
+    one = canvas.image().copy()
+    assert one.max() == 255
+
+    drag(qtbot, canvas, [(0.3, 0.5), (0.7, 0.5)])  # a second stroke
+    qtbot.waitUntil(lambda: (canvas.image() != one).any())
+    qtbot.keyClick(canvas, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)  # undo: back to the one
+    qtbot.waitUntil(lambda: (canvas.image() == one).all())
+
+    qtbot.mouseClick(window.findChild(QToolButton, "clear_button"), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: digit_label(window).text() == "")
+    assert canvas.image().max() == 0
+    window.undo_action.trigger()  # clearing can be undone too
+    qtbot.waitUntil(lambda: digit_label(window).text() == "1")
+
+
+def test_start_pause_and_step(qtbot, make_window):
+    window = make_window()
+    worker = window.worker
+    before = window.net.conv1.weight.detach().clone()
+    train_button = window.findChild(QToolButton, "train_button")
+    step_button = window.findChild(QToolButton, "step_button")
+
+    qtbot.mouseClick(train_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.plots.point_count >= 5, timeout=10000)
+    qtbot.waitUntil(lambda: not torch.equal(window.net.conv1.weight, before), timeout=5000)
+    assert not step_button.isEnabled()
+
+    qtbot.mouseClick(train_button, Qt.MouseButton.LeftButton)  # pause
+    qtbot.waitUntil(lambda: not window.running, timeout=2000)
+    qtbot.wait(50)
+    paused_at = worker.trainer.step_count
+    qtbot.wait(300)
+    assert worker.trainer.step_count == paused_at
+    assert window.plots.point_count == paused_at
+
+    assert step_button.isEnabled()
+    qtbot.mouseClick(step_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.plots.point_count == paused_at + 1, timeout=3000)
+    qtbot.wait(200)
+    assert worker.trainer.step_count == paused_at + 1
+
+
+def test_closing_mid_training_stops_the_thread(qtbot, make_window, qtlog):
+    window = make_window()
+    window.toggle_training()
+    qtbot.waitUntil(lambda: window.plots.point_count > 0, timeout=10000)
+    assert window.thread.isRunning()
+    window.close()
+    assert not window.thread.isRunning()
+    assert not [r for r in qtlog.records if "Destroyed while thread" in r.message]
+    assert (window.data_home / AUTOSAVE_NAME).is_file()
+
+
+def test_settings_and_weights_come_back_next_time(qtbot, make_window, tmp_path):
+    window = make_window()
+    window.panel.preset.setCurrentText("tutorial")
+    window.resize(760, 560)  # inside the offscreen screen, which restoreGeometry keeps windows on
+    window.toggle_training()
+    qtbot.waitUntil(lambda: window.plots.point_count > 0, timeout=10000)
+    window.toggle_training()
+    qtbot.waitUntil(lambda: not window.running, timeout=2000)
+    qtbot.wait(150)  # the last snapshot of the weights reaches the window
+    trained = window.net.fc3.weight.detach().clone()
+    window.close()
+
+    again = make_window(size=None)
+    assert again.panel.config() == PRESETS["tutorial"]
+    assert (again.size().width(), again.size().height()) == (760, 560)
+    assert torch.equal(again.net.fc3.weight, trained)
+    assert again.weights_origin == "restored from the last session"
+
+
+def test_first_start_uses_shipped_weights_and_bad_checkpoint_keeps_model(qtbot, make_window, tmp_path):
+    window = make_window(data_dir=None)
+    assert window.weights_origin == "shipped defaults"
+    weights = window.net.fc1.weight.detach().clone()
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"garbage")
+    assert not window.load_checkpoint_file(bad)
+    assert window.warnings and "bad.pt" in window.warnings[-1]
+    assert torch.equal(window.net.fc1.weight, weights)
+
+    saved = tmp_path / "mine.pt"
+    assert window.save_checkpoint_file(saved)
+    assert torch.equal(load_checkpoint(saved).model["fc1.weight"], weights)
+    window.reset_weights()
+    assert not torch.equal(window.net.fc1.weight, weights)
+    assert window.load_checkpoint_file(saved)
+    assert torch.equal(window.net.fc1.weight, weights)
+
+
+def test_training_without_data_explains_what_to_do(qtbot, make_window):
+    window = make_window(data_dir=None)
+    window.step_once()
+    qtbot.waitUntil(lambda: bool(window.warnings), timeout=2000)
+    assert "MNIST" in window.warnings[-1]
