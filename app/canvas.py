@@ -27,14 +27,14 @@ Stroke = tuple[float, list[QPointF]]  # (pen width, points), in canvas units
 class _SetStrokes(QUndoCommand):
     """One undoable edit: the list of strokes before and after (a stroke added, or all cleared)."""
 
-    def __init__(self, canvas: Canvas, text: str, before: list[Stroke], after: list[Stroke]) -> None:
-        super().__init__(text)
+    def __init__(self, canvas: Canvas, before: list[Stroke], after: list[Stroke], already_drawn: bool) -> None:
+        super().__init__()
         self.canvas, self.before, self.after = canvas, before, after
-        self._first = True
+        self._skip_render = already_drawn
 
     def redo(self) -> None:
-        if self._first and self.text() == "Draw stroke":
-            self._first = False  # the stroke is already on the raster: no need to render it again
+        if self._skip_render:  # a new stroke is already on the raster: no need to render everything again
+            self._skip_render = False
             self.canvas._strokes = list(self.after)
             return
         self.canvas._set_strokes(self.after)
@@ -76,7 +76,7 @@ class Canvas(QWidget):
     # -- editing ------------------------------------------------------------------------------
     def clear(self) -> None:
         if self._strokes:
-            self.undo_stack.push(_SetStrokes(self, "Clear", list(self._strokes), []))
+            self.undo_stack.push(_SetStrokes(self, list(self._strokes), [], already_drawn=False))
 
     def undo(self) -> None:
         self.undo_stack.undo()
@@ -129,7 +129,7 @@ class Canvas(QWidget):
         if self._current is not None:
             stroke = (self.pen_width, self._current)
             self._current = None
-            self.undo_stack.push(_SetStrokes(self, "Draw stroke", list(self._strokes), [*self._strokes, stroke]))
+            self.undo_stack.push(_SetStrokes(self, list(self._strokes), [*self._strokes, stroke], already_drawn=True))
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
         if event.button() == Qt.MouseButton.LeftButton:

@@ -83,6 +83,7 @@ class MainWindow(QMainWindow):
         self.thread.setObjectName("training")
         self.worker = TrainingWorker(weights, config)
         self.worker.moveToThread(self.thread)
+        self.thread.started.connect(self.worker.start)
         self.thread.finished.connect(self.worker.deleteLater)
         self.request_load_data.connect(self.worker.load_data)
         self.request_train.connect(self.worker.train)
@@ -189,7 +190,7 @@ class MainWindow(QMainWindow):
         self.canvas = Canvas()
         self.undo_action = self.canvas.undo_stack.createUndoAction(self, "&Undo")
         self.undo_action.setShortcut(QKeySequence.StandardKey.Undo)
-        self.undo_action.setToolTip("Undo the last stroke (Ctrl+Z)")
+        self.undo_action.setToolTip("Undo the last stroke or clear (Ctrl+Z)")
         self.redo_action = self.canvas.undo_stack.createRedoAction(self, "&Redo")
         self.redo_action.setShortcut(QKeySequence.StandardKey.Redo)
         self.addAction(self.undo_action)
@@ -445,6 +446,7 @@ class MainWindow(QMainWindow):
                 self.splitter.restoreState(state)
         else:
             self.resize(1280, 800)
+            self.splitter.setSizes([420, 560, 300])
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.shutdown()

@@ -150,4 +150,9 @@ class TrainingPlots(QWidget):
             self.smooth_curve.setData(steps, self._smooth.view(), skipFiniteCheck=True)
         if self._accuracy_dirty:
             self._accuracy_dirty = False
-            self.accuracy_curve.setData(self._epochs.view(), self._accuracy.view())
+            accuracy = self._accuracy.view()
+            self.accuracy_curve.setData(self._epochs.view(), accuracy)
+            if accuracy.size:  # at least 2 points of height, so one epoch does not fill the plot with ticks
+                low = min(float(accuracy.min()), 98.0)
+                self.accuracy_plot.setYRange(low - 0.5, 100.0, padding=0.02)
+                self.accuracy_plot.setXRange(0.5, max(float(self._epochs.view().max()), 2.0) + 0.5, padding=0)

@@ -36,7 +36,7 @@ class PredictionPanel(QWidget):
         self.bars_plot.setMouseEnabled(x=False, y=False)
         self.bars_plot.setMenuEnabled(False)
         self.bars_plot.hideButtons()
-        self.bars_plot.setYRange(0, 1, padding=0)
+        self.bars_plot.setYRange(0, 1.08, padding=0)  # room for the top tick label
         self.bars_plot.setXRange(-0.6, 9.6, padding=0)
         self.bars_plot.getAxis("bottom").setTicks([[(i, str(i)) for i in range(10)]])
         self.bars_plot.setMinimumHeight(120)

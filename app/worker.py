@@ -50,7 +50,14 @@ class TrainingWorker(QObject):
         super().__init__()
         self.config = config
         self.data: Mnist | None = None
-        self.trainer = self._new_trainer(weights)
+        self._weights = weights
+        self.trainer: Trainer | None = None  # made on the worker thread: the first optimizer imports for ~1 s
+
+    @Slot()
+    def start(self) -> None:
+        """Connected to QThread.started: build the engine on the worker thread, off the GUI's start-up path."""
+        if self.trainer is None:
+            self.trainer = self._new_trainer(self._weights)
 
     def _new_trainer(self, weights: dict[str, torch.Tensor]) -> Trainer:
         net = new_model(self.config.seed)
@@ -62,7 +69,9 @@ class TrainingWorker(QObject):
     # -- called from the GUI thread -------------------------------------------------------------
     def pause(self) -> None:
         """Stop the current run after the step in progress (thread-safe)."""
-        self.trainer.stop()
+        trainer = self.trainer
+        if trainer is not None:
+            trainer.stop()
 
     # -- slots, run on the worker thread --------------------------------------------------------
     @Slot(str)

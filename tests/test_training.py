@@ -146,3 +146,10 @@ def test_adam_and_cuda_unavailable(data):
 def test_events_are_plain_data():
     for cls in (StepEvent, EpochEvent, StoppedEvent, PausedEvent):
         assert dataclasses.is_dataclass(cls)
+
+
+def test_stop_before_a_run_ends_that_run_and_only_that_one(data):
+    trainer = Trainer(new_model(0), FAST.replace(epochs=2), data.train)
+    trainer.stop()  # e.g. Pause pressed just after Start, before the worker began
+    assert list(trainer.run()) == [StoppedEvent("stopped", "stopped at step 0")]
+    assert trainer.fit().reason == "finished"  # the request was used up
