@@ -11,6 +11,7 @@ from pathlib import Path
 
 from .checkpoint import Checkpoint, CheckpointError, load_checkpoint, save_checkpoint
 from .datasets import DatasetNotFoundError, load_mnist
+from .download import MIRRORS, DownloadCancelled, DownloadError, default_data_dir, download_mnist
 from .idx import IdxFormatError
 from .inference import DEFAULT_WEIGHTS, predict
 from .model import LeNet, new_model
@@ -167,6 +168,33 @@ def cmd_predict(args: argparse.Namespace) -> int:
     return EXIT_ERROR if failed else 0
 
 
+def cmd_download(args: argparse.Namespace) -> int:
+    dest = Path(args.dest) if args.dest else default_data_dir()
+    bar = sys.stderr.isatty()
+    last = [0.0]
+
+    def progress(name: str, done: int, total: int | None) -> None:
+        now = time.monotonic()
+        if not bar or (now - last[0] < 0.1 and done != total):
+            return
+        last[0] = now
+        size = f"{done / 2**20:5.1f} / {total / 2**20:.1f} MB" if total else f"{done / 2**20:5.1f} MB"
+        sys.stderr.write(f"\r{name:28s} {size} ")
+        sys.stderr.flush()
+
+    try:
+        folder = download_mnist(dest, split=args.split, mirrors=args.mirror or MIRRORS, progress=progress)
+    except DownloadCancelled as exc:
+        raise CliError(str(exc), EXIT_INTERRUPTED) from None
+    except DownloadError as exc:
+        raise CliError(str(exc)) from None
+    finally:
+        if bar:
+            sys.stderr.write("\r\033[K")
+    print(f"MNIST ({args.split}) verified in {folder}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="lenet-core", description="Train and use the PyTorch tutorial's LeNet on MNIST."
@@ -199,6 +227,12 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--checkpoint", required=True)
     evaluate.add_argument("--device", choices=DEVICES)
     evaluate.set_defaults(func=cmd_evaluate)
+
+    down = sub.add_parser("download", help="download MNIST (about 11 MB), verified against the published MD5")
+    down.add_argument("--dest", help=f"folder to put it in (default: {default_data_dir()})")
+    down.add_argument("--mirror", action="append", metavar="URL", help="a mirror to try, in order (repeatable)")
+    down.add_argument("--split", choices=("train", "test", "all"), default="all")
+    down.set_defaults(func=cmd_download)
 
     pred = sub.add_parser("predict", help="classify image files (PNG, JPEG, ...)")
     pred.add_argument("--checkpoint", default=str(DEFAULT_WEIGHTS), help="default: the shipped weights")

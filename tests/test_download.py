@@ -1,0 +1,200 @@
+"""MNIST download against a real HTTP server on 127.0.0.1 serving generated IDX files."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from lenet_core.datasets import find_mnist, load_mnist
+from lenet_core.download import SPLIT_FILES, DownloadCancelled, DownloadError, download_mnist
+from lenet_core.idx import write_idx
+
+from .conftest import fake_digits
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    """The four MNIST file names with generated contents, and their MD5 table."""
+    folder = tmp_path_factory.mktemp("source")
+    train_x, train_y = fake_digits(300, seed=1)
+    test_x, test_y = fake_digits(100, seed=2)
+    for name, array in zip(SPLIT_FILES["all"], (train_x, train_y, test_x, test_y), strict=True):
+        write_idx(folder / name, array)
+    contents = {name: (folder / name).read_bytes() for name in SPLIT_FILES["all"]}
+    md5s = {name: hashlib.md5(data).hexdigest() for name, data in contents.items()}
+    return contents, md5s
+
+
+class Server:
+    """Paths: /good/NAME serves the file (with Range support), /missing/ answers 404, /corrupt/ serves wrong bytes,
+    /flaky/ drops the connection half-way through any response that starts at byte 0."""
+
+    def __init__(self, contents):
+        self.contents = contents
+        self.requests: list[tuple[str, str | None]] = []
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                kind, _, name = self.path.strip("/").partition("/")
+                server.requests.append((self.path, self.headers.get("Range")))
+                if kind == "missing" or name not in server.contents:
+                    self.send_error(404)
+                    return
+                data = server.contents[name]
+                if kind == "corrupt":
+                    data = gzip.compress(b"\x00\x00\x08\x03 not the published file")
+                start = 0
+                range_header = self.headers.get("Range")
+                if range_header and kind in ("good", "flaky"):
+                    start = int(range_header.removeprefix("bytes=").split("-")[0])
+                    self.send_response(206)
+                    self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
+                else:
+                    self.send_response(200)
+                self.send_header("Content-Length", str(len(data) - start))
+                self.end_headers()
+                body = data[start:]
+                if kind == "flaky" and start == 0:
+                    self.wfile.write(body[: len(body) // 2])
+                    self.wfile.flush()
+                    self.connection.shutdown(2)  # drop the connection mid-file
+                    return
+                self.wfile.write(body)
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self.thread.start()
+
+    def mirror(self, kind: str) -> str:
+        return f"{self.url}/{kind}/"
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def server(files):
+    s = Server(files[0])
+    yield s
+    s.close()
+
+
+def test_download_verifies_and_loads(tmp_path, server, files):
+    seen = []
+    folder = download_mnist(
+        tmp_path / "mnist",
+        mirrors=[server.mirror("good")],
+        md5s=files[1],
+        progress=lambda name, done, total: seen.append((name, done, total)),
+    )
+    data = load_mnist(folder)
+    assert len(data.train) == 300 and len(data.test) == 100
+    assert {name for name, _, _ in seen} == set(SPLIT_FILES["all"])
+    last = [s for s in seen if s[0] == "t10k-labels-idx1-ubyte.gz"][-1]
+    assert last[1] == last[2] == len(files[0]["t10k-labels-idx1-ubyte.gz"])
+    # Files already there and verified are reused: no new request.
+    count = len(server.requests)
+    download_mnist(folder, mirrors=[server.mirror("good")], md5s=files[1])
+    assert len(server.requests) == count
+
+
+def test_404_mirror_is_skipped(tmp_path, server, files):
+    download_mnist(tmp_path, split="test", mirrors=[server.mirror("missing"), server.mirror("good")], md5s=files[1])
+    assert find_mnist(tmp_path).test is not None
+    assert server.requests[0][0].startswith("/missing/")
+
+
+def test_corrupt_mirror_fails_verification_and_next_is_used(tmp_path, server, files):
+    download_mnist(tmp_path, split="train", mirrors=[server.mirror("corrupt"), server.mirror("good")], md5s=files[1])
+    assert [p.name for p in sorted(tmp_path.iterdir())] == list(sorted(SPLIT_FILES["train"]))
+    assert len(load_mnist(tmp_path, need_test=False).train) == 300
+
+
+def test_dropped_connection_is_resumed_with_a_range_request(tmp_path, server, files):
+    download_mnist(tmp_path, split="test", mirrors=[server.mirror("flaky")], md5s=files[1])
+    ranges = [r for _, r in server.requests if r]
+    assert len(ranges) == 2 and all(r.startswith("bytes=") and r != "bytes=0-" for r in ranges)
+    assert len(load_mnist(tmp_path, need_train=False).test) == 100
+
+
+def test_every_mirror_failing_names_what_was_tried(tmp_path, server, files):
+    with pytest.raises(DownloadError) as info:
+        download_mnist(
+            tmp_path,
+            split="test",
+            mirrors=[server.mirror("missing"), server.mirror("corrupt"), "http://127.0.0.1:9/"],
+            md5s=files[1],
+        )
+    message = str(info.value)
+    assert "could not download t10k-images-idx3-ubyte.gz" in message
+    assert "/missing/t10k-images-idx3-ubyte.gz (HTTP 404" in message
+    assert "/corrupt/t10k-images-idx3-ubyte.gz (MD5" in message
+    assert "127.0.0.1:9/t10k-images-idx3-ubyte.gz (" in message
+    assert not list(tmp_path.glob("*ubyte*"))
+
+
+def test_cancelled_download_leaves_nothing_that_passes_as_data(tmp_path, server, files):
+    cancel = threading.Event()
+
+    def progress(name, done, total):
+        if done > 1000:
+            cancel.set()
+
+    with pytest.raises(DownloadCancelled):
+        download_mnist(tmp_path, mirrors=[server.mirror("good")], md5s=files[1], progress=progress, cancel=cancel)
+    with pytest.raises(FileNotFoundError):
+        find_mnist(tmp_path)
+    # and the next try finishes it
+    download_mnist(tmp_path, mirrors=[server.mirror("good")], md5s=files[1])
+    assert find_mnist(tmp_path).train is not None
+
+
+def test_torchvision_raw_folder_is_reused(tmp_path, server, files):
+    raw = tmp_path / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    for name, data in files[0].items():
+        (raw / name).write_bytes(data)
+    download_mnist(tmp_path, mirrors=[server.mirror("missing")], md5s=files[1])
+    assert not server.requests
+    assert find_mnist(tmp_path).train.images.parent == tmp_path
+
+
+def test_a_wrong_file_in_place_is_replaced(tmp_path, server, files):
+    (tmp_path / "t10k-labels-idx1-ubyte.gz").write_bytes(b"stale")
+    download_mnist(tmp_path, split="test", mirrors=[server.mirror("good")], md5s=files[1])
+    assert (tmp_path / "t10k-labels-idx1-ubyte.gz").read_bytes() == files[0]["t10k-labels-idx1-ubyte.gz"]
+
+
+def test_cli_download(tmp_path, server, files, capsys, monkeypatch):
+    from lenet_core import cli, download
+
+    monkeypatch.setattr(download, "MNIST_MD5", files[1])
+    code = cli.main(
+        [
+            "download",
+            "--dest",
+            str(tmp_path),
+            "--split",
+            "test",
+            "--mirror",
+            server.mirror("missing"),
+            "--mirror",
+            server.mirror("good"),
+        ]
+    )
+    out, err = capsys.readouterr()
+    assert code == 0 and f"MNIST (test) verified in {tmp_path}" in out
+    code = cli.main(["download", "--dest", str(tmp_path / "x"), "--mirror", server.mirror("missing")])
+    out, err = capsys.readouterr()
+    assert code == 1 and err.startswith("error: could not download train-images-idx3-ubyte.gz: tried ")
+    assert len(err.strip().splitlines()) == 1
