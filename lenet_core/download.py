@@ -67,7 +67,7 @@ def _fetch(
     url: str, part: Path, name: str, progress: Progress | None, cancel: threading.Event | None, timeout_s: float
 ) -> None:
     """Download url into part, resuming from what part already holds; retries dropped connections with Range."""
-    for attempt in range(_RESUME_ATTEMPTS):
+    for _attempt in range(_RESUME_ATTEMPTS):
         offset = part.stat().st_size if part.exists() else 0
         request = urllib.request.Request(url, headers={"User-Agent": "lenet-trainer"})
         if offset:
