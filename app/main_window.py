@@ -25,11 +25,14 @@ from PySide6.QtWidgets import (
 )
 
 from lenet_core.checkpoint import Checkpoint, CheckpointError, load_checkpoint, save_checkpoint
+from lenet_core.datasets import DatasetNotFoundError, find_mnist
+from lenet_core.download import DOWNLOAD_SIZE_MB, MIRRORS, default_data_dir
 from lenet_core.inference import DEFAULT_WEIGHTS, predict
 from lenet_core.model import LeNet, new_model
 from lenet_core.training import PRESETS, EpochEvent, TrainConfig
 
 from .canvas import Canvas
+from .download import DownloadDialog
 from .feature_maps import FeatureMaps
 from .plots import TrainingPlots
 from .prediction import PredictionPanel
@@ -67,6 +70,11 @@ class MainWindow(QMainWindow):
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.settings = settings if settings is not None else QSettings()
         self.data_home = Path(data_home) if data_home is not None else default_data_home()
+        # Downloaded MNIST goes to the user's data folder, or below data_home when one is given (tests).
+        self.mnist_home = self.data_home / "mnist" if data_home is not None else default_data_dir()
+        self.download_mirrors = list(MIRRORS)
+        self.download_md5s: dict[str, str] | None = None  # None: the published sums
+        self.download_dialog: DownloadDialog | None = None
         self.checkpoint_path: Path | None = None
         self.running = False
         self.net = LeNet().eval()  # the GUI's copy, fed with snapshots from the worker
@@ -115,6 +123,8 @@ class MainWindow(QMainWindow):
             if data_dir
             else self.settings.value("data/folder", "") or os.environ.get("LENET_DATA_DIR", "")
         )
+        if not folder and self._has_mnist(self.mnist_home):
+            folder = str(self.mnist_home)  # downloaded in an earlier session
         if folder:
             self.load_data(folder)
 
@@ -182,6 +192,12 @@ class MainWindow(QMainWindow):
             "data": self._action(
                 "Use MNIST &folder…", self.choose_data_folder, None, "Choose the folder holding the MNIST IDX files"
             ),
+            "download": self._action(
+                f"&Download MNIST (~{DOWNLOAD_SIZE_MB} MB)",
+                self.download_mnist,
+                None,
+                "Download the four MNIST files, checked against their published MD5",
+            ),
             "about": self._action("&About", self.about, None, "About this program"),
         }
         self.actions["train"].setShortcutContext(Qt.ShortcutContext.WindowShortcut)
@@ -244,7 +260,7 @@ class MainWindow(QMainWindow):
         menus = (
             ("&File", [a["open"], a["save"], a["save_as"], None, a["quit"]]),
             ("&Edit", [self.undo_action, self.redo_action, a["clear"]]),
-            ("&Training", [a["train"], a["step"], a["reset"], a["defaults"], None, a["data"]]),
+            ("&Training", [a["train"], a["step"], a["reset"], a["defaults"], None, a["download"], a["data"]]),
             ("&View", [self.plots.log_scale_action(self)]),
             ("&Help", [a["about"]]),
         )
@@ -279,8 +295,37 @@ class MainWindow(QMainWindow):
         self.settings.setValue("data/folder", self._pending_folder)
         self.statusBar().showMessage("MNIST loaded: ready to train", 5000)
 
+    @staticmethod
+    def _has_mnist(folder: Path) -> bool:
+        try:
+            files = find_mnist(folder)
+        except (DatasetNotFoundError, OSError):
+            return False
+        return files.train is not None and files.test is not None
+
+    def download_mnist(self) -> None:
+        if self.download_dialog is not None:
+            return
+        self.download_dialog = DownloadDialog(self.mnist_home, self.download_mirrors, self.download_md5s, self)
+        self.download_dialog.succeeded.connect(self._downloaded)
+        self.download_dialog.failed.connect(self._download_failed)
+        self.download_dialog.ended.connect(self._download_closed)
+        self.download_dialog.start()
+
+    def _downloaded(self, folder: str) -> None:
+        self.statusBar().showMessage(f"MNIST downloaded to {folder}", 5000)
+        self.load_data(folder)
+
+    def _download_failed(self, message: str) -> None:
+        self._failed(f"Download failed.\n\n{message}")
+
+    def _download_closed(self) -> None:
+        self.download_dialog = None
+
     def choose_data_folder(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Folder with the MNIST IDX files")
+        if not folder and self._has_mnist(self.mnist_home):
+            folder = str(self.mnist_home)  # downloaded in an earlier session
         if folder:
             self.load_data(folder)
 
@@ -459,6 +504,8 @@ class MainWindow(QMainWindow):
 
     def shutdown(self, timeout_ms: int = 2000) -> bool:
         """Stop training after the step in progress and join the worker thread."""
+        if self.download_dialog is not None:
+            self.download_dialog.stop()
         if not self.thread.isRunning():
             return True
         self.worker.pause()

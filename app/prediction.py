@@ -58,6 +58,7 @@ class PredictionPanel(QWidget):
         self.seen_plot.setAspectLocked(True)
         self.seen_plot.invertY(True)
         self.seen_plot.setFixedSize(110, 110)
+        self.seen_plot.setBackground("k")  # the network's input is white on black, even when empty
         self.seen = pg.ImageItem(axisOrder="row-major", levels=(0, 1))
         self.seen_plot.addItem(self.seen)
         self.seen_plot.setRange(xRange=(0, 32), yRange=(0, 32), padding=0)

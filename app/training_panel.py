@@ -38,12 +38,19 @@ class TrainingPanel(QWidget):
     def __init__(self, actions: dict[str, QAction], parent: QWidget | None = None) -> None:
         super().__init__(parent)
         data_box = QGroupBox("Data")
-        self.data_label = QLabel("No MNIST folder chosen yet.")
+        self.data_label = QLabel(
+            "No MNIST yet. Drawing and prediction work offline with the shipped weights; to train, download MNIST "
+            "or choose a folder that holds it."
+        )
         self.data_label.setWordWrap(True)
         self.choose_data = action_button(actions["data"], "data_button")
+        self.download = action_button(actions["download"], "download_button")
         data_layout = QVBoxLayout(data_box)
         data_layout.addWidget(self.data_label)
-        data_layout.addWidget(self.choose_data)
+        data_buttons = QHBoxLayout()
+        data_buttons.addWidget(self.download)
+        data_buttons.addWidget(self.choose_data)
+        data_layout.addLayout(data_buttons)
 
         params = QGroupBox("Hyper-parameters")
         form = QFormLayout(params)
@@ -155,5 +162,6 @@ class TrainingPanel(QWidget):
             self.epochs,
             self.augment,
             self.choose_data,
+            self.download,
         ):
             widget.setEnabled(not running)

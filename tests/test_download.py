@@ -5,9 +5,11 @@ from __future__ import annotations
 import gzip
 import hashlib
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from PySide6.QtCore import Qt
 
 from lenet_core.datasets import find_mnist, load_mnist
 from lenet_core.download import SPLIT_FILES, DownloadCancelled, DownloadError, download_mnist
@@ -31,7 +33,7 @@ def files(tmp_path_factory):
 
 class Server:
     """Paths: /good/NAME serves the file (with Range support), /missing/ answers 404, /corrupt/ serves wrong bytes,
-    /flaky/ drops the connection half-way through any response that starts at byte 0."""
+    /flaky/ drops the connection half-way through any response that starts at byte 0, /slow/ trickles."""
 
     def __init__(self, contents):
         self.contents = contents
@@ -66,6 +68,11 @@ class Server:
                     self.wfile.write(body[: len(body) // 2])
                     self.wfile.flush()
                     self.connection.shutdown(2)  # drop the connection mid-file
+                    return
+                if kind == "slow":  # a trickle, so a cancel always lands mid-file
+                    for i in range(0, len(body), 1024):
+                        self.wfile.write(body[i : i + 1024])
+                        time.sleep(0.02)
                     return
                 self.wfile.write(body)
 
@@ -198,3 +205,58 @@ def test_cli_download(tmp_path, server, files, capsys, monkeypatch):
     out, err = capsys.readouterr()
     assert code == 1 and err.startswith("error: could not download train-images-idx3-ubyte.gz: tried ")
     assert len(err.strip().splitlines()) == 1
+
+
+@pytest.fixture
+def window(qtbot, tmp_path, monkeypatch):
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QMessageBox
+
+    from app.main_window import MainWindow
+
+    warnings = []
+    monkeypatch.setattr(QMessageBox, "warning", lambda *args: warnings.append(args[2]))
+    w = MainWindow(settings=QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat), data_home=tmp_path / "home")
+    w.warnings = warnings
+    w.show()
+    yield w
+    import shiboken6
+
+    if shiboken6.isValid(w):
+        w.close()
+    qtbot.wait(10)
+
+
+def test_gui_download_dialog_then_training_data(qtbot, window, server, files):
+    from PySide6.QtWidgets import QToolButton
+
+    from app.download import DownloadDialog
+
+    window.download_mirrors = [server.mirror("missing"), server.mirror("good")]
+    window.download_md5s = files[1]
+    assert "No MNIST yet" in window.panel.data_label.text()
+    qtbot.mouseClick(window.findChild(QToolButton, "download_button"), Qt.MouseButton.LeftButton)
+    assert isinstance(window.download_dialog, DownloadDialog) and window.download_dialog.isVisible()
+    qtbot.waitUntil(lambda: window.worker.data is not None, timeout=10000)
+    assert window.download_dialog is None
+    assert "300 training images" in window.panel.data_label.text()
+    assert find_mnist(window.mnist_home).train is not None
+
+
+def test_gui_download_cancel_and_failure(qtbot, window, server, files):
+    window.download_mirrors = [server.mirror("missing")]
+    window.download_md5s = files[1]
+    window.download_mnist()
+    qtbot.waitUntil(lambda: bool(window.warnings), timeout=10000)
+    assert "Download failed" in window.warnings[-1] and "HTTP 404" in window.warnings[-1]
+    qtbot.waitUntil(lambda: window.download_dialog is None)
+
+    window.download_mirrors = [server.mirror("good")]
+    from PySide6.QtWidgets import QPushButton
+
+    window.download_mnist()
+    cancel = next(b for b in window.download_dialog.findChildren(QPushButton) if b.text() == "Cancel")
+    qtbot.mouseClick(cancel, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.download_dialog is None, timeout=5000)
+    assert window.worker.data is None
+    assert not window._has_mnist(window.mnist_home)
