@@ -302,7 +302,57 @@ class Trainer:
         return inputs, targets
 
     def train_step(self, input: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        """The tutorial's update on one batch; returns the loss. Raises TrainingDiverged before a bad update."""
+        """The tutorial's update on one batch, then the lr schedule's step; returns the loss."""
+        loss = self._sgd_step(input, target)
+        self.scheduler.step()
+        return loss
+
+    def teach(
+        self,
+        images: torch.Tensor,
+        labels: torch.Tensor,
+        *,
+        also: TensorData | None = None,
+        lr: float = 0.005,
+        replay: int = 128,
+        min_steps: int = 3,
+        max_steps: int = 30,
+    ) -> int:
+        """Learn a few new examples on the spot, without forgetting the rest.
+
+        Each SGD step uses the new examples (lightly augmented), `also` (e.g. the user's earlier digits) and `replay`
+        random training samples. Steps go on until the new examples are predicted right (at least `min_steps`, at
+        most `max_steps`), with their own small lr; the lr schedule is left where it was. Returns the steps taken.
+        """
+        if len(images) == 0:
+            raise ValueError("nothing to teach")
+        saved = [group["lr"] for group in self.optimizer.param_groups]
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+        try:
+            for step in range(1, max_steps + 1):
+                inputs, targets = [augment_batch(images, self.generator)], [labels]
+                if also is not None and len(also):
+                    inputs.append(augment_batch(also.images, self.generator))
+                    targets.append(also.labels)
+                if replay and self.train_data is not None and len(self.train_data):
+                    index = torch.randint(len(self.train_data), (replay,), generator=self.generator)
+                    inputs.append(self.train_data.images.index_select(0, index))
+                    targets.append(self.train_data.labels.index_select(0, index))
+                self._sgd_step(torch.cat(inputs), torch.cat(targets))
+                if step >= min_steps:
+                    with torch.inference_mode():
+                        self.net.eval()
+                        learnt = bool((self.net(images.to(self.device)).argmax(1).cpu() == labels).all())
+                    if learnt:
+                        return step
+            return max_steps
+        finally:
+            for group, value in zip(self.optimizer.param_groups, saved, strict=True):
+                group["lr"] = value
+
+    def _sgd_step(self, input: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """zero_grad, forward, loss, backward, step. Raises TrainingDiverged before a bad update."""
         input = input.to(self.device, non_blocking=True).contiguous(memory_format=torch.channels_last)
         target = target.to(self.device, non_blocking=True)
         self.net.train()
@@ -317,7 +367,6 @@ class Trainer:
             )
         loss.backward()
         self.optimizer.step()
-        self.scheduler.step()
         return loss.detach()
 
     def step(self) -> StepEvent:

@@ -1,0 +1,155 @@
+""" "My digits": the user's own labelled drawings, kept in a SQLite database in the user's data folder.
+
+Each sample keeps the 28x28 image the network sees, the raw drawing (zlib-compressed), the label and the time it was
+saved. SQLite's transactions make each save all-or-nothing, so a process killed mid-save loses at most that sample.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import time
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .idx import read_images, read_labels, write_idx
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS samples (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    label INTEGER NOT NULL CHECK (label BETWEEN 0 AND 9),
+    image BLOB NOT NULL,          -- 28x28 uint8, what the network sees
+    drawing BLOB,                 -- the raw drawing, zlib-compressed uint8
+    drawing_height INTEGER,
+    drawing_width INTEGER,
+    created REAL NOT NULL         -- seconds since the epoch
+);
+"""
+
+
+class DigitStoreError(ValueError):
+    """A sample or a file cannot be used; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class Sample:
+    id: int
+    label: int
+    image: np.ndarray  # 28x28 uint8
+    created: float
+
+
+class DigitStore:
+    """A small database of labelled drawings. One connection, used from one thread at a time."""
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(self.path)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")  # a committed sample survives a crash or power loss
+        self._db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> DigitStore:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- writing ----------------------------------------------------------------------------------
+    def add(self, image: np.ndarray, label: int, drawing: np.ndarray | None = None) -> int:
+        """Save one labelled sample; returns its id."""
+        image = np.asarray(image)
+        if image.shape != (28, 28) or image.dtype != np.uint8:
+            raise DigitStoreError(f"a sample must be a 28x28 uint8 image, not {image.shape} {image.dtype}")
+        if not 0 <= int(label) <= 9:
+            raise DigitStoreError(f"label {label} is not a digit 0-9")
+        raw = None
+        height = width = None
+        if drawing is not None:
+            drawing = np.ascontiguousarray(drawing, dtype=np.uint8)
+            height, width = drawing.shape
+            raw = zlib.compress(drawing.tobytes(), 6)
+        with self._db:
+            cursor = self._db.execute(
+                "INSERT INTO samples (label, image, drawing, drawing_height, drawing_width, created)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (int(label), image.tobytes(), raw, height, width, time.time()),
+            )
+        return int(cursor.lastrowid)
+
+    def delete(self, sample_id: int) -> None:
+        with self._db:
+            self._db.execute("DELETE FROM samples WHERE id = ?", (sample_id,))
+
+    def relabel(self, sample_id: int, label: int) -> None:
+        if not 0 <= int(label) <= 9:
+            raise DigitStoreError(f"label {label} is not a digit 0-9")
+        with self._db:
+            self._db.execute("UPDATE samples SET label = ? WHERE id = ?", (int(label), sample_id))
+
+    # -- reading ----------------------------------------------------------------------------------
+    def __len__(self) -> int:
+        return int(self._db.execute("SELECT COUNT(*) FROM samples").fetchone()[0])
+
+    def samples(self, label: int | None = None) -> list[Sample]:
+        """All samples (or those of one digit), oldest first."""
+        query = "SELECT id, label, image, created FROM samples"
+        rows = self._db.execute(
+            query + (" WHERE label = ?" if label is not None else "") + " ORDER BY id",
+            () if label is None else (int(label),),
+        )
+        return [Sample(i, lab, np.frombuffer(img, np.uint8).reshape(28, 28).copy(), t) for i, lab, img, t in rows]
+
+    def counts(self) -> dict[int, int]:
+        rows = self._db.execute("SELECT label, COUNT(*) FROM samples GROUP BY label")
+        return {d: 0 for d in range(10)} | {int(label): int(n) for label, n in rows}
+
+    def drawing(self, sample_id: int) -> np.ndarray | None:
+        row = self._db.execute(
+            "SELECT drawing, drawing_height, drawing_width FROM samples WHERE id = ?", (sample_id,)
+        ).fetchone()
+        if row is None or row[0] is None:
+            return None
+        return np.frombuffer(zlib.decompress(row[0]), np.uint8).reshape(row[1], row[2]).copy()
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        """All images (N x 28 x 28 uint8) and labels (N uint8), for training or export."""
+        samples = self.samples()
+        if not samples:
+            return np.zeros((0, 28, 28), np.uint8), np.zeros(0, np.uint8)
+        return np.stack([s.image for s in samples]), np.array([s.label for s in samples], np.uint8)
+
+    # -- IDX ------------------------------------------------------------------------------------
+    def export_idx(self, folder: str | os.PathLike, prefix: str = "mydigits-train") -> tuple[Path, Path]:
+        """Write {prefix}-images-idx3-ubyte.gz and {prefix}-labels-idx1-ubyte.gz; returns both paths."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        images, labels = self.arrays()
+        paths = folder / f"{prefix}-images-idx3-ubyte.gz", folder / f"{prefix}-labels-idx1-ubyte.gz"
+        write_idx(paths[0], images)
+        write_idx(paths[1], labels)
+        return paths
+
+    def import_idx(self, images_path: str | os.PathLike, labels_path: str | os.PathLike) -> int:
+        """Add every image/label pair of two IDX files (28x28); all or nothing. Returns how many were added."""
+        images, labels = read_images(images_path), read_labels(labels_path)
+        if images.shape[1:] != (28, 28):
+            raise DigitStoreError(
+                f"{Path(images_path).name}: images are {images.shape[1]}x{images.shape[2]}, not 28x28"
+            )
+        if len(images) != len(labels):
+            raise DigitStoreError(f"{len(images)} images but {len(labels)} labels")
+        now = time.time()
+        with self._db:
+            self._db.executemany(
+                "INSERT INTO samples (label, image, created) VALUES (?, ?, ?)",
+                [(int(y), x.tobytes(), now) for x, y in zip(images, labels, strict=True)],
+            )
+        return len(images)
