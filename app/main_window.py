@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import sqlite3
 import time
 from pathlib import Path
 
@@ -13,7 +14,9 @@ from PySide6.QtCore import QSettings, QStandardPaths, Qt, QThread, QTimer, Signa
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
+    QCheckBox,
     QFileDialog,
+    QGridLayout,
     QHBoxLayout,
     QLabel,
     QMainWindow,
@@ -25,10 +28,12 @@ from PySide6.QtWidgets import (
 )
 
 from lenet_core.checkpoint import Checkpoint, CheckpointError, load_checkpoint, save_checkpoint
-from lenet_core.datasets import DatasetNotFoundError, find_mnist
+from lenet_core.datasets import DatasetNotFoundError, TensorData, find_mnist
 from lenet_core.download import DOWNLOAD_SIZE_MB, MIRRORS, default_data_dir
 from lenet_core.inference import DEFAULT_WEIGHTS, predict
 from lenet_core.model import LeNet, new_model
+from lenet_core.my_digits import DigitStore
+from lenet_core.preprocess import prepare, to_mnist
 from lenet_core.training import PRESETS, EpochEvent, TrainConfig
 
 from .canvas import Canvas
@@ -56,6 +61,8 @@ class MainWindow(QMainWindow):
     request_step = Signal()
     request_weights = Signal(object)
     request_config = Signal(object)
+    request_teach = Signal(object, object, object)
+    request_source = Signal(str, object)
 
     def __init__(
         self,
@@ -75,6 +82,7 @@ class MainWindow(QMainWindow):
         self.download_mirrors = list(MIRRORS)
         self.download_md5s: dict[str, str] | None = None  # None: the published sums
         self.download_dialog: DownloadDialog | None = None
+        self.store = self._open_store()
         self.checkpoint_path: Path | None = None
         self.running = False
         self.net = LeNet().eval()  # the GUI's copy, fed with snapshots from the worker
@@ -98,6 +106,9 @@ class MainWindow(QMainWindow):
         self.request_step.connect(self.worker.step)
         self.request_weights.connect(self.worker.set_weights)
         self.request_config.connect(self.worker.configure)
+        self.request_teach.connect(self.worker.teach)
+        self.request_source.connect(self.worker.set_source)
+        self.worker.taught.connect(self._taught)
         self.worker.data_loaded.connect(self._data_loaded)
         self.worker.progress.connect(self._progress)
         self.worker.epoch_finished.connect(self._epoch_finished)
@@ -113,6 +124,8 @@ class MainWindow(QMainWindow):
         self._features_timer.timeout.connect(self._refresh_features)
         self.canvas.drawingChanged.connect(self._predict_timer.start)
         self.panel.config_changed.connect(self._config_changed)
+        self.panel.source.currentIndexChanged.connect(self._source_changed)
+        self._update_my_digits_count()
 
         self._restore_window()
         self.statusBar().showMessage(f"Weights: {self.weights_origin}", 8000)
@@ -226,11 +239,34 @@ class MainWindow(QMainWindow):
         tools.addWidget(self.clear_button)
 
         self.prediction = PredictionPanel()
+        labels = QGridLayout()  # two rows of five keep the column narrow
+        labels.setSpacing(2)
+        caption = QLabel("Label it:")
+        caption.setToolTip("Press a digit key (0-9) or click a button to save the drawing to My digits")
+        labels.addWidget(caption, 0, 0)
+        self.label_actions = []
+        for digit in range(10):
+            action = self._action(
+                str(digit),
+                lambda _=False, d=digit: self.label_drawing(d),
+                str(digit),
+                f"Save the drawing to My digits as a {digit} (and teach it, if Teach is ticked)",
+            )
+            self.label_actions.append(action)
+            button = action_button(action, f"label_{digit}")
+            button.setMinimumWidth(28)
+            labels.addWidget(button, digit // 5, 1 + digit % 5)
+        self.teach_check = QCheckBox("Teach")
+        self.teach_check.setObjectName("teach_check")
+        self.teach_check.setChecked(self.settings.value("my_digits/teach", "true") in (True, "true"))
+        self.teach_check.setToolTip("Also learn a labelled drawing at once: a few SGD steps on it, mixed with MNIST")
+        labels.addWidget(self.teach_check, 1, 0)
         left = QWidget()
         left_layout = QVBoxLayout(left)
         left_layout.addWidget(self.canvas, 3)
         left_layout.addLayout(tools)
         left_layout.addWidget(self.prediction, 2)
+        left_layout.addLayout(labels)
 
         self.plots = TrainingPlots()
         self.loss_plot = self.plots.loss_plot
@@ -283,6 +319,69 @@ class MainWindow(QMainWindow):
     def _weights_changed(self, weights: dict[str, torch.Tensor]) -> None:
         self.net.load_state_dict(weights)
         self.update_prediction()
+
+    # -- My digits ----------------------------------------------------------------------------------
+    def _open_store(self) -> DigitStore | None:
+        try:
+            return DigitStore(self.data_home / "my_digits.sqlite")
+        except (OSError, sqlite3.Error) as exc:
+            log.warning("My digits unavailable: %s", exc)
+            self.statusBar().showMessage(f"My digits cannot be saved: {exc}", 10000)
+            return None
+
+    def _my_digits(self, exclude_newest: bool = False) -> TensorData | None:
+        if self.store is None:
+            return None
+        images, labels = self.store.arrays()
+        if exclude_newest:
+            images, labels = images[:-1], labels[:-1]
+        return TensorData.from_arrays(images, labels, "my digits") if len(images) else None
+
+    def _update_my_digits_count(self) -> None:
+        count = len(self.store) if self.store is not None else 0
+        self.panel.my_digits_label.setText(f"My digits: {count} saved")
+
+    def label_drawing(self, digit: int) -> None:
+        """Save the drawing as `digit` in My digits, and teach it to the network if asked."""
+        image = self.canvas.image()
+        digit_image = to_mnist(image)
+        if digit_image is None:
+            self.statusBar().showMessage("Draw a digit first, then press its key (0-9) to label it", 5000)
+            return
+        if self.store is None:
+            self._failed("My digits cannot be saved (see the status bar).")
+            return
+        try:
+            self.store.add(digit_image, digit, drawing=image)
+        except (sqlite3.Error, ValueError) as exc:
+            self._failed(f"Could not save the drawing: {exc}")
+            return
+        self._update_my_digits_count()
+        if self.panel.source.currentData() != "mnist":
+            self._source_changed()
+        if self.teach_check.isChecked():
+            if self.running:
+                self.statusBar().showMessage(f"Saved as a {digit}; pause training to teach it at once", 5000)
+                return
+            self.request_teach.emit(prepare(image), torch.tensor([digit]), self._my_digits(exclude_newest=True))
+            self.statusBar().showMessage(f"Saved as a {digit}; teaching…", 5000)
+        else:
+            self.statusBar().showMessage(f"Saved as a {digit} in My digits", 5000)
+
+    def _taught(self, digit: int, steps: int, learnt: bool) -> None:
+        if learnt:
+            self.statusBar().showMessage(f"Learnt your {digit} in {steps} SGD steps", 5000)
+        else:
+            self.statusBar().showMessage(
+                f"After {steps} SGD steps the network still does not read this as a {digit}: "
+                "label a few more examples, or train on MNIST + My digits",
+                10000,
+            )
+
+    def _source_changed(self) -> None:
+        source = self.panel.source.currentData()
+        self.settings.setValue("training/source", source)
+        self.request_source.emit(source, self._my_digits() if source != "mnist" else None)
 
     # -- training -----------------------------------------------------------------------------------
     def load_data(self, folder: str) -> None:
@@ -498,6 +597,9 @@ class MainWindow(QMainWindow):
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.setValue("window/splitter", self.splitter.saveState())
         self.settings.setValue("canvas/pen_width", self.pen_width.value())
+        self.settings.setValue("my_digits/teach", self.teach_check.isChecked())
+        if self.store is not None:
+            self.store.close()
         self.settings.sync()
         self.autosave()
         super().closeEvent(event)

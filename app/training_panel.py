@@ -51,6 +51,17 @@ class TrainingPanel(QWidget):
         data_buttons.addWidget(self.download)
         data_buttons.addWidget(self.choose_data)
         data_layout.addLayout(data_buttons)
+        self.source = QComboBox()
+        self.source.setObjectName("source_combo")
+        for text, key in (("MNIST", "mnist"), ("MNIST + My digits", "mnist+mine"), ("My digits only", "mine")):
+            self.source.addItem(text, key)
+        self.source.setToolTip("What Start and Step train on")
+        self.my_digits_label = QLabel("My digits: 0 saved")
+        source_row = QHBoxLayout()
+        source_row.addWidget(QLabel("Train on"))
+        source_row.addWidget(self.source, 1)
+        data_layout.addLayout(source_row)
+        data_layout.addWidget(self.my_digits_label)
 
         params = QGroupBox("Hyper-parameters")
         form = QFormLayout(params)
@@ -163,5 +174,6 @@ class TrainingPanel(QWidget):
             self.augment,
             self.choose_data,
             self.download,
+            self.source,
         ):
             widget.setEnabled(not running)

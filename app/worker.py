@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import torch
 from PySide6.QtCore import QObject, Signal, Slot
 
-from lenet_core.datasets import Mnist, load_mnist
+from lenet_core.datasets import Mnist, TensorData, load_mnist
 from lenet_core.model import new_model
 from lenet_core.training import EpochEvent, StepEvent, StoppedEvent, TrainConfig, Trainer, TrainingDiverged
 
@@ -45,11 +45,14 @@ class TrainingWorker(QObject):
     state_changed = Signal(str)  # "running" or "idle"
     stopped = Signal(str, str)  # reason ("finished", "stopped", "diverged"), message
     failed = Signal(str)  # an error message for the user
+    taught = Signal(int, int, bool)  # the digit taught, the SGD steps taken, whether it is now predicted right
 
     def __init__(self, weights: dict[str, torch.Tensor], config: TrainConfig) -> None:
         super().__init__()
         self.config = config
         self.data: Mnist | None = None
+        self.my_digits: TensorData | None = None
+        self.source = "mnist"  # what training runs on: "mnist", "mnist+mine" or "mine"
         self._weights = weights
         self.trainer: Trainer | None = None  # made on the worker thread: the first optimizer imports for ~1 s
 
@@ -59,12 +62,20 @@ class TrainingWorker(QObject):
         if self.trainer is None:
             self.trainer = self._new_trainer(self._weights)
 
+    def _train_set(self) -> TensorData | None:
+        mnist = self.data.train if self.data else None
+        mine = self.my_digits if self.my_digits is not None and len(self.my_digits) else None
+        if self.source == "mine":
+            return mine
+        if self.source == "mnist+mine" and mnist is not None and mine is not None:
+            return TensorData(torch.cat([mnist.images, mine.images]), torch.cat([mnist.labels, mine.labels]), "both")
+        return mnist
+
     def _new_trainer(self, weights: dict[str, torch.Tensor]) -> Trainer:
         net = new_model(self.config.seed)
         net.load_state_dict(weights)
-        train = self.data.train if self.data else None
         test = self.data.test if self.data else None
-        return Trainer(net, self.config.replace(device="cpu"), train, test)
+        return Trainer(net, self.config.replace(device="cpu"), self._train_set(), test)
 
     # -- called from the GUI thread -------------------------------------------------------------
     def pause(self) -> None:
@@ -87,6 +98,25 @@ class TrainingWorker(QObject):
             f"MNIST: {len(self.data.train):,} training images ({files.train.images.name}), "
             f"{len(self.data.test):,} test images"
         )
+
+    @Slot(str, object)
+    def set_source(self, source: str, my_digits: TensorData | None) -> None:
+        """Train on MNIST, MNIST + My digits, or My digits only (a fresh optimizer on the current weights)."""
+        self.source, self.my_digits = source, my_digits
+        self.trainer = self._new_trainer(snapshot(self.trainer.net))
+
+    @Slot(object, object, object)
+    def teach(self, input: torch.Tensor, label: torch.Tensor, also: TensorData | None) -> None:
+        """Learn one labelled drawing now, with the user's other digits and replayed MNIST (Trainer.teach)."""
+        try:
+            steps, learnt = self.trainer.teach(
+                input, label, also=also, replay_from=self.data.train if self.data else None
+            )
+        except TrainingDiverged as exc:
+            self.failed.emit(f"Teaching failed: {exc}")
+            return
+        self.taught.emit(int(label[0]), steps, learnt)
+        self.weights_changed.emit(snapshot(self.trainer.net))
 
     @Slot(object)
     def configure(self, config: TrainConfig) -> None:
@@ -154,7 +184,10 @@ class TrainingWorker(QObject):
         self.weights_changed.emit(snapshot(self.trainer.net))
 
     def _check_data(self) -> bool:
-        if self.data is None:
-            self.failed.emit("No training data yet: choose an MNIST folder first (Training ▸ Use MNIST folder…).")
+        if self.trainer.train_data is None or len(self.trainer.train_data) == 0:
+            if self.source == "mine":
+                self.failed.emit("My digits is empty: draw digits and label them (keys 0-9) first.")
+            else:
+                self.failed.emit("No training data yet: download MNIST or choose a folder with it (Training menu).")
             return False
         return True

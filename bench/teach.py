@@ -49,7 +49,7 @@ def main() -> None:
     for canvas, label in drawn:
         # The earlier digits come along, as the window does with the My-digits collection.
         also = TensorData(torch.cat(taught_images), torch.tensor(taught_labels)) if taught_images else None
-        steps.append(trainer.teach(prepare(canvas), torch.tensor([label]), also=also))
+        steps.append(trainer.teach(prepare(canvas), torch.tensor([label]), also=also)[0])
         taught_images.append(prepare(canvas))
         taught_labels.append(label)
     right = sum(predict(trainer.net, canvas).digit == label for canvas, label in drawn)

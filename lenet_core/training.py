@@ -313,19 +313,23 @@ class Trainer:
         labels: torch.Tensor,
         *,
         also: TensorData | None = None,
+        replay_from: TensorData | None = None,
         lr: float = 0.005,
         replay: int = 128,
         min_steps: int = 3,
         max_steps: int = 30,
-    ) -> int:
+    ) -> tuple[int, bool]:
         """Learn a few new examples on the spot, without forgetting the rest.
 
         Each SGD step uses the new examples (lightly augmented), `also` (e.g. the user's earlier digits) and `replay`
-        random training samples. Steps go on until the new examples are predicted right (at least `min_steps`, at
-        most `max_steps`), with their own small lr; the lr schedule is left where it was. Returns the steps taken.
+        random samples of `replay_from` (default: the training data). Steps go on until the new examples are
+        predicted right (at least `min_steps`, at most `max_steps`), with their own small lr; the lr schedule is
+        left where it was.
+        Returns the steps taken and whether the new examples are now predicted right.
         """
         if len(images) == 0:
             raise ValueError("nothing to teach")
+        replay_from = replay_from if replay_from is not None else self.train_data
         saved = [group["lr"] for group in self.optimizer.param_groups]
         for group in self.optimizer.param_groups:
             group["lr"] = lr
@@ -335,18 +339,18 @@ class Trainer:
                 if also is not None and len(also):
                     inputs.append(augment_batch(also.images, self.generator))
                     targets.append(also.labels)
-                if replay and self.train_data is not None and len(self.train_data):
-                    index = torch.randint(len(self.train_data), (replay,), generator=self.generator)
-                    inputs.append(self.train_data.images.index_select(0, index))
-                    targets.append(self.train_data.labels.index_select(0, index))
+                if replay and replay_from is not None and len(replay_from):
+                    index = torch.randint(len(replay_from), (replay,), generator=self.generator)
+                    inputs.append(replay_from.images.index_select(0, index))
+                    targets.append(replay_from.labels.index_select(0, index))
                 self._sgd_step(torch.cat(inputs), torch.cat(targets))
                 if step >= min_steps:
                     with torch.inference_mode():
                         self.net.eval()
                         learnt = bool((self.net(images.to(self.device)).argmax(1).cpu() == labels).all())
                     if learnt:
-                        return step
-            return max_steps
+                        return step, True
+            return max_steps, False
         finally:
             for group, value in zip(self.optimizer.param_groups, saved, strict=True):
                 group["lr"] = value

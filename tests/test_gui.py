@@ -121,7 +121,7 @@ def test_closing_mid_training_stops_the_thread(qtbot, make_window, qtlog):
 def test_settings_and_weights_come_back_next_time(qtbot, make_window, tmp_path):
     window = make_window()
     window.panel.preset.setCurrentText("tutorial")
-    window.resize(760, 560)  # inside the offscreen screen, which restoreGeometry keeps windows on
+    window.resize(760, 590)  # inside the offscreen screen, which restoreGeometry keeps windows on
     window.toggle_training()
     qtbot.waitUntil(lambda: window.plots.point_count > 0, timeout=10000)
     window.toggle_training()
@@ -132,7 +132,7 @@ def test_settings_and_weights_come_back_next_time(qtbot, make_window, tmp_path):
 
     again = make_window(size=None)
     assert again.panel.config() == PRESETS["tutorial"]
-    assert (again.size().width(), again.size().height()) == (760, 560)
+    assert (again.size().width(), again.size().height()) == (760, 590)
     assert torch.equal(again.net.fc3.weight, trained)
     assert again.weights_origin == "restored from the last session"
 
@@ -161,3 +161,38 @@ def test_training_without_data_explains_what_to_do(qtbot, make_window):
     window.step_once()
     qtbot.waitUntil(lambda: bool(window.warnings), timeout=2000)
     assert "MNIST" in window.warnings[-1]
+
+
+def test_labelling_a_drawing_saves_and_teaches_it(qtbot, make_window):
+    window = make_window(data_dir=None)  # offline: no MNIST to replay, My digits only
+    canvas = window.canvas
+    drag(qtbot, canvas, [(0.3, 0.3), (0.7, 0.3), (0.7, 0.7), (0.3, 0.7)])  # an open box: a square 0, say
+    qtbot.waitUntil(lambda: digit_label(window).text() != "")
+    taught = []
+    assert digit_label(window).text() != "0"
+    window.worker.taught.connect(lambda digit, steps, learnt: taught.append((digit, learnt)))
+    qtbot.keyClick(canvas, Qt.Key.Key_0)
+    qtbot.waitUntil(lambda: bool(taught), timeout=10000)
+    assert taught == [(0, True)]
+    qtbot.waitUntil(lambda: digit_label(window).text() == "0", timeout=3000)  # it learnt this one
+    samples = window.store.samples()
+    assert [s.label for s in samples] == [0]
+    assert window.store.drawing(samples[0].id).shape == (280, 280)
+    assert window.panel.my_digits_label.text() == "My digits: 1 saved"
+
+    window.teach_check.setChecked(False)
+    qtbot.mouseClick(window.findChild(QToolButton, "label_7"), Qt.MouseButton.LeftButton)
+    assert [s.label for s in window.store.samples()] == [0, 7]
+
+    # Train on My digits only: one step uses them.
+    window.panel.source.setCurrentIndex(window.panel.source.findData("mine"))
+    qtbot.waitUntil(lambda: window.worker.trainer.train_data is not None and len(window.worker.trainer.train_data) == 2)
+    window.step_once()
+    qtbot.waitUntil(lambda: window.plots.point_count == 1, timeout=3000)
+
+
+def test_labelling_an_empty_canvas_saves_nothing(qtbot, make_window):
+    window = make_window(data_dir=None)
+    window.label_drawing(3)
+    assert len(window.store) == 0
+    assert "Draw a digit first" in window.statusBar().currentMessage()

@@ -93,7 +93,8 @@ def test_teaching_ten_new_digits(mnist_dir):
     inputs, targets = normalize_batch(images), torch.from_numpy(labels.astype(np.int64))
     for i in range(10):
         also = TensorData(inputs[:i], targets[:i]) if i else None
-        trainer.teach(inputs[i : i + 1], targets[i : i + 1], also=also)
+        steps, learnt = trainer.teach(inputs[i : i + 1], targets[i : i + 1], also=also)
+        assert learnt and 3 <= steps <= 30
     with torch.inference_mode():
         assert torch.equal(trainer.net.eval()(inputs).argmax(1), targets)
     # (Forgetting is measured on real MNIST in bench/teach.py: the replay here is generated data, not MNIST.)
