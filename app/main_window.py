@@ -39,6 +39,7 @@ from lenet_core.training import PRESETS, EpochEvent, TrainConfig
 from .canvas import Canvas
 from .download import DownloadDialog
 from .feature_maps import FeatureMaps
+from .gallery import EvaluationDialog, MyDigitsDialog
 from .plots import TrainingPlots
 from .prediction import PredictionPanel
 from .training_panel import TrainingPanel, action_button
@@ -63,6 +64,7 @@ class MainWindow(QMainWindow):
     request_config = Signal(object)
     request_teach = Signal(object, object, object)
     request_source = Signal(str, object)
+    request_evaluate = Signal()
 
     def __init__(
         self,
@@ -108,6 +110,8 @@ class MainWindow(QMainWindow):
         self.request_config.connect(self.worker.configure)
         self.request_teach.connect(self.worker.teach)
         self.request_source.connect(self.worker.set_source)
+        self.request_evaluate.connect(self.worker.evaluate)
+        self.worker.evaluated.connect(self._show_evaluation)
         self.worker.taught.connect(self._taught)
         self.worker.data_loaded.connect(self._data_loaded)
         self.worker.progress.connect(self._progress)
@@ -212,6 +216,15 @@ class MainWindow(QMainWindow):
                 "Download the four MNIST files, checked against their published MD5",
             ),
             "about": self._action("&About", self.about, None, "About this program"),
+            "gallery": self._action(
+                "My digits &gallery…", self.show_gallery, "Ctrl+G", "See, relabel, delete, export or import My digits"
+            ),
+            "evaluate": self._action(
+                "&Evaluate: where is it wrong?…",
+                self.evaluate,
+                "Ctrl+E",
+                "Test the network on the MNIST test set: confusion matrix and every mistake",
+            ),
         }
         self.actions["train"].setShortcutContext(Qt.ShortcutContext.WindowShortcut)
 
@@ -296,7 +309,11 @@ class MainWindow(QMainWindow):
         menus = (
             ("&File", [a["open"], a["save"], a["save_as"], None, a["quit"]]),
             ("&Edit", [self.undo_action, self.redo_action, a["clear"]]),
-            ("&Training", [a["train"], a["step"], a["reset"], a["defaults"], None, a["download"], a["data"]]),
+            (
+                "&Training",
+                [a["train"], a["step"], a["reset"], a["defaults"], a["evaluate"], None, a["download"], a["data"]],
+            ),
+            ("&My digits", [a["gallery"]]),
             ("&View", [self.plots.log_scale_action(self)]),
             ("&Help", [a["about"]]),
         )
@@ -362,11 +379,40 @@ class MainWindow(QMainWindow):
         if self.teach_check.isChecked():
             if self.running:
                 self.statusBar().showMessage(f"Saved as a {digit}; pause training to teach it at once", 5000)
+                self._update_my_digits_count()
                 return
             self.request_teach.emit(prepare(image), torch.tensor([digit]), self._my_digits(exclude_newest=True))
             self.statusBar().showMessage(f"Saved as a {digit}; teaching…", 5000)
         else:
             self.statusBar().showMessage(f"Saved as a {digit} in My digits", 5000)
+
+    def show_gallery(self) -> MyDigitsDialog | None:
+        if self.store is None:
+            self._failed("My digits is not available (see the status bar).")
+            return None
+        dialog = MyDigitsDialog(self.store, self)
+        dialog.changed.connect(self._my_digits_changed)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show()
+        return dialog
+
+    def _my_digits_changed(self) -> None:
+        self._update_my_digits_count()
+        if self.panel.source.currentData() != "mnist":
+            self._source_changed()
+
+    def evaluate(self) -> None:
+        if self.running:
+            self.statusBar().showMessage("Pause training to evaluate", 5000)
+            return
+        self.statusBar().showMessage("Evaluating on the test set…")
+        self.request_evaluate.emit()
+
+    def _show_evaluation(self, images, labels, predicted) -> None:
+        self.statusBar().clearMessage()
+        self.evaluation = EvaluationDialog(images, labels, predicted, self)
+        self.evaluation.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.evaluation.show()
 
     def _taught(self, digit: int, steps: int, learnt: bool) -> None:
         if learnt:

@@ -15,6 +15,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 
 from lenet_core.datasets import Mnist, TensorData, load_mnist
 from lenet_core.model import new_model
+from lenet_core.preprocess import MNIST_MEAN, MNIST_STD, PAD
 from lenet_core.training import EpochEvent, StepEvent, StoppedEvent, TrainConfig, Trainer, TrainingDiverged
 
 log = logging.getLogger(__name__)
@@ -45,6 +46,7 @@ class TrainingWorker(QObject):
     state_changed = Signal(str)  # "running" or "idle"
     stopped = Signal(str, str)  # reason ("finished", "stopped", "diverged"), message
     failed = Signal(str)  # an error message for the user
+    evaluated = Signal(object, object, object)  # test images (N x 28 x 28 uint8), labels, predictions
     taught = Signal(int, int, bool)  # the digit taught, the SGD steps taken, whether it is now predicted right
 
     def __init__(self, weights: dict[str, torch.Tensor], config: TrainConfig) -> None:
@@ -117,6 +119,17 @@ class TrainingWorker(QObject):
             return
         self.taught.emit(int(label[0]), steps, learnt)
         self.weights_changed.emit(snapshot(self.trainer.net))
+
+    @Slot()
+    def evaluate(self) -> None:
+        """Predict every test image, for the confusion matrix and the gallery of mistakes."""
+        if self.data is None or self.data.test is None:
+            self.failed.emit("No test data yet: download MNIST or choose a folder with it (Training menu).")
+            return
+        result = self.trainer.evaluate(self.data.test)
+        pixels = self.data.test.images[:, 0, PAD:-PAD, PAD:-PAD] * MNIST_STD + MNIST_MEAN
+        images = (pixels.clamp(0, 1) * 255).round().to(torch.uint8).numpy()
+        self.evaluated.emit(images, self.data.test.labels.numpy(), result.predictions.numpy())
 
     @Slot(object)
     def configure(self, config: TrainConfig) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import itertools
 
+import numpy as np
+import pyqtgraph as pg
 import pytest
 import shiboken6
 import torch
@@ -196,3 +198,66 @@ def test_labelling_an_empty_canvas_saves_nothing(qtbot, make_window):
     window.label_drawing(3)
     assert len(window.store) == 0
     assert "Draw a digit first" in window.statusBar().currentMessage()
+
+
+def test_gallery_relabel_delete_and_import(qtbot, make_window, tmp_path):
+    from PySide6.QtWidgets import QListWidget, QPushButton
+
+    from lenet_core.idx import write_idx
+
+    from .conftest import fake_digits
+
+    window = make_window(data_dir=None)
+    images, labels = fake_digits(6, seed=3)
+    for x, y in zip(images, labels, strict=True):
+        window.store.add(x, int(y))
+    dialog = window.show_gallery()
+    view = dialog.findChild(QListWidget, "gallery_list")
+    assert view.count() == 6
+
+    def button(text):
+        return next(b for b in dialog.findChildren(QPushButton) if b.text() == text)
+
+    view.item(0).setSelected(True)
+    dialog.relabel_to.setCurrentText("8")
+    qtbot.mouseClick(button("Relabel as"), Qt.MouseButton.LeftButton)
+    assert window.store.samples()[0].label == 8
+    view.item(1).setSelected(True)
+    qtbot.mouseClick(button("Delete"), Qt.MouseButton.LeftButton)
+    assert len(window.store) == 5 and view.count() == 5
+    assert window.panel.my_digits_label.text() == "My digits: 5 saved"
+    dialog.filter.setCurrentIndex(dialog.filter.findData(8))
+    assert all(view.item(i).text() == "8" for i in range(view.count())) and view.count() >= 1
+
+    write_idx(tmp_path / "x-images-idx3-ubyte", images[:3])
+    write_idx(tmp_path / "x-labels-idx1-ubyte", labels[:3])
+    assert dialog.import_files(str(tmp_path / "x-images-idx3-ubyte"), str(tmp_path / "x-labels-idx1-ubyte")) == 3
+    assert window.panel.my_digits_label.text() == "My digits: 8 saved"
+    dialog.close()
+
+
+def test_evaluation_shows_confusion_matrix_and_mistakes(qtbot, make_window):
+    from PySide6.QtWidgets import QListWidget
+
+    from app.gallery import EvaluationDialog
+
+    window = make_window()
+    window.evaluate()
+    qtbot.waitUntil(lambda: isinstance(getattr(window, "evaluation", None), EvaluationDialog), timeout=5000)
+    dialog = window.evaluation
+    matrix = dialog.matrix
+    assert matrix.sum() == 200  # every test image counted once
+    mistakes = int(matrix.sum() - np.trace(matrix))
+    cells = dialog.findChild(QListWidget, "cell_images")
+    assert cells.count() == mistakes
+    row, col = divmod(int(np.argmax(matrix)), 10)
+    # click the matrix's biggest cell
+    view_box = dialog.plot.getPlotItem().vb
+    scene_point = view_box.mapViewToScene(pg.Point(col + 0.5, row + 0.5))
+    widget_point = dialog.plot.mapFromScene(scene_point)
+    qtbot.mouseClick(dialog.plot.viewport(), Qt.MouseButton.LeftButton, pos=widget_point)
+    qtbot.waitUntil(lambda: cells.count() == matrix[row, col])
+    assert dialog.cell_caption.text().startswith(f"{matrix[row, col]} images of a {row} read as a {col}")
+    assert all(cells.item(i).text() == f"{row} → {col}" for i in range(cells.count()))
+    assert dialog.findChild(type(window.loss_plot), "confusion_matrix") is not None
+    dialog.close()

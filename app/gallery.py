@@ -1,0 +1,229 @@
+"""Image lists for My digits and for the network's mistakes, and the confusion matrix."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QIcon, QImage, QPixmap
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QMessageBox,
+    QPushButton,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from lenet_core.idx import IdxFormatError
+from lenet_core.my_digits import DigitStore, DigitStoreError
+
+from .plots import style_plot
+
+ICON = 56
+
+
+def digit_icon(image: np.ndarray) -> QIcon:
+    """A 28x28 uint8 digit, white on black, scaled up without blurring."""
+    image = np.ascontiguousarray(image, dtype=np.uint8)
+    qimage = QImage(image.data, 28, 28, 28, QImage.Format.Format_Grayscale8).copy()
+    return QIcon(QPixmap.fromImage(qimage.scaled(ICON, ICON, Qt.AspectRatioMode.KeepAspectRatio)))
+
+
+def image_list(name: str) -> QListWidget:
+    view = QListWidget()
+    view.setObjectName(name)
+    view.setViewMode(QListWidget.ViewMode.IconMode)
+    view.setIconSize(QSize(ICON, ICON))
+    view.setResizeMode(QListWidget.ResizeMode.Adjust)
+    view.setMovement(QListWidget.Movement.Static)
+    view.setSpacing(4)
+    view.setUniformItemSizes(True)
+    view.setSelectionMode(QListWidget.SelectionMode.ExtendedSelection)
+    return view
+
+
+class MyDigitsDialog(QDialog):
+    """The user's labelled drawings, by digit, with delete, relabel, export and import."""
+
+    changed = Signal()
+
+    def __init__(self, store: DigitStore, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("My digits")
+        self.resize(640, 480)
+        self.store = store
+        self.filter = QComboBox()
+        self.filter.addItem("All digits", None)
+        for d in range(10):
+            self.filter.addItem(f"Only {d}s", d)
+        self.filter.currentIndexChanged.connect(self.refresh)
+        self.list = image_list("gallery_list")
+        self.relabel_to = QComboBox()
+        self.relabel_to.addItems([str(d) for d in range(10)])
+        buttons = []
+        for text, slot, tip in (
+            ("Delete", self.delete_selected, "Delete the selected drawings"),
+            ("Relabel as", self.relabel_selected, "Give the selected drawings the digit chosen on the right"),
+            ("Export IDX…", self.export_idx, "Write My digits as MNIST-style IDX files"),
+            ("Import IDX…", self.import_idx, "Add the images and labels of two IDX files"),
+        ):
+            button = QPushButton(text)
+            button.setToolTip(tip)
+            button.clicked.connect(slot)
+            buttons.append(button)
+        self.summary = QLabel()
+        top = QHBoxLayout()
+        top.addWidget(self.filter)
+        top.addWidget(self.summary, 1)
+        bottom = QHBoxLayout()
+        bottom.addWidget(buttons[0])
+        bottom.addWidget(buttons[1])
+        bottom.addWidget(self.relabel_to)
+        bottom.addStretch(1)
+        bottom.addWidget(buttons[2])
+        bottom.addWidget(buttons[3])
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(self.list, 1)
+        layout.addLayout(bottom)
+        self.refresh()
+
+    def refresh(self) -> None:
+        self.list.clear()
+        for sample in self.store.samples(label=self.filter.currentData()):
+            item = QListWidgetItem(digit_icon(sample.image), str(sample.label))
+            item.setData(Qt.ItemDataRole.UserRole, sample.id)
+            self.list.addItem(item)
+        counts = self.store.counts()
+        self.summary.setText(f"{sum(counts.values())} drawings: " + ", ".join(f"{d}: {n}" for d, n in counts.items()))
+
+    def _selected_ids(self) -> list[int]:
+        return [item.data(Qt.ItemDataRole.UserRole) for item in self.list.selectedItems()]
+
+    def delete_selected(self) -> None:
+        for sample_id in self._selected_ids():
+            self.store.delete(sample_id)
+        self.refresh()
+        self.changed.emit()
+
+    def relabel_selected(self) -> None:
+        for sample_id in self._selected_ids():
+            self.store.relabel(sample_id, int(self.relabel_to.currentText()))
+        self.refresh()
+        self.changed.emit()
+
+    def export_idx(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Export My digits to a folder")
+        if folder:
+            images, _ = self.store.export_idx(folder)
+            QMessageBox.information(self, "My digits", f"Exported {len(self.store)} drawings to {images.parent}")
+
+    def import_idx(self) -> None:
+        images, _ = QFileDialog.getOpenFileName(self, "IDX images (28x28)", "", "IDX (*idx3-ubyte*);;All files (*)")
+        if not images:
+            return
+        labels, _ = QFileDialog.getOpenFileName(self, "IDX labels", "", "IDX (*idx1-ubyte*);;All files (*)")
+        if labels:
+            self.import_files(images, labels)
+
+    def import_files(self, images: str, labels: str) -> int:
+        try:
+            added = self.store.import_idx(images, labels)
+        except (IdxFormatError, DigitStoreError, OSError) as exc:
+            QMessageBox.warning(self, "My digits", f"Nothing was imported.\n\n{exc}")
+            return 0
+        self.refresh()
+        self.changed.emit()
+        return added
+
+
+class EvaluationDialog(QDialog):
+    """Where the network is wrong: the confusion matrix (click a cell for its images) and every mistake."""
+
+    def __init__(self, images: np.ndarray, labels: np.ndarray, predicted: np.ndarray, parent=None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Where the network is wrong")
+        self.resize(900, 560)
+        self.images, self.labels, self.predicted = images, labels, predicted
+        self.matrix = np.zeros((10, 10), np.int64)
+        np.add.at(self.matrix, (labels, predicted), 1)
+        accuracy = float((labels == predicted).mean()) if len(labels) else 0.0
+
+        self.plot = pg.PlotWidget()
+        self.plot.setObjectName("confusion_matrix")
+        style_plot(self.plot)
+        self.plot.setToolTip("Rows: the true digit; columns: the network's answer. Click a cell to see its images.")
+        self.plot.setLabel("left", "true digit")
+        self.plot.setLabel("bottom", "predicted digit")
+        self.plot.setMouseEnabled(x=False, y=False)
+        self.plot.setMenuEnabled(False)
+        self.plot.hideButtons()
+        self.plot.invertY(True)
+        self.plot.setAspectLocked(True)
+        ticks = [[(i + 0.5, str(i)) for i in range(10)]]
+        self.plot.getAxis("left").setTicks(ticks)
+        self.plot.getAxis("bottom").setTicks(ticks)
+        # Colour by log count so the off-diagonal mistakes are visible beside the large diagonal.
+        image = pg.ImageItem(np.log1p(self.matrix.astype(float)).T, axisOrder="col-major")
+        image.setColorMap(pg.colormap.get("viridis"))
+        self.plot.addItem(image)
+        for row in range(10):
+            for col in range(10):
+                if self.matrix[row, col]:
+                    text = pg.TextItem(str(self.matrix[row, col]), anchor=(0.5, 0.5), color="w" if row != col else "k")
+                    text.setPos(col + 0.5, row + 0.5)
+                    self.plot.addItem(text)
+        self.plot.scene().sigMouseClicked.connect(self._clicked)
+
+        self.caption = QLabel(
+            f"Accuracy {100 * accuracy:.2f} % on {len(labels):,} test images, "
+            f"{int((labels != predicted).sum())} mistakes. Click a cell to see its images."
+        )
+        self.caption.setWordWrap(True)
+        self.cell = image_list("cell_images")
+        self.cell_caption = QLabel()
+        self.show_mistakes()
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.addWidget(self.plot, 1)
+        left_layout.addWidget(self.caption)
+        right = QWidget()
+        right_layout = QVBoxLayout(right)
+        right_layout.addWidget(self.cell_caption)
+        right_layout.addWidget(self.cell, 1)
+        splitter = QSplitter()
+        splitter.addWidget(left)
+        splitter.addWidget(right)
+        splitter.setSizes([450, 450])
+        QVBoxLayout(self).addWidget(splitter)
+
+    def show_cell(self, true_digit: int, predicted_digit: int, limit: int = 500) -> None:
+        """The images of one cell: true_digit drawn, predicted_digit answered."""
+        index = np.flatnonzero((self.labels == true_digit) & (self.predicted == predicted_digit))
+        self.cell_caption.setText(
+            f"{len(index)} images of a {true_digit} read as a {predicted_digit} (true → predicted)"
+        )
+        self._fill(index[:limit])
+
+    def show_mistakes(self, limit: int = 500) -> None:
+        index = np.flatnonzero(self.labels != self.predicted)
+        self.cell_caption.setText(f"All {len(index)} mistakes (true → predicted)")
+        self._fill(index[:limit])
+
+    def _fill(self, index: np.ndarray) -> None:
+        self.cell.clear()
+        for i in index:
+            self.cell.addItem(QListWidgetItem(digit_icon(self.images[i]), f"{self.labels[i]} → {self.predicted[i]}"))
+
+    def _clicked(self, event) -> None:
+        point = self.plot.getPlotItem().vb.mapSceneToView(event.scenePos())
+        col, row = int(np.floor(point.x())), int(np.floor(point.y()))
+        if 0 <= row < 10 and 0 <= col < 10:
+            self.show_cell(row, col)
