@@ -82,6 +82,7 @@ class TrainingPlots(QWidget):
         style_plot(self.accuracy_plot)
         self.accuracy_plot.setLabel("left", "test accuracy", units="%")
         self.accuracy_plot.setLabel("bottom", "epoch")
+        self.accuracy_plot.getAxis("bottom").setTickSpacing(1, 1)  # whole epochs
         self.accuracy_plot.setTitle("Test accuracy")
         self.accuracy_curve = self.accuracy_plot.plot(
             pen=pg.mkPen(accent, width=2), symbol="o", symbolSize=7, symbolBrush=accent
