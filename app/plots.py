@@ -13,6 +13,7 @@ from PySide6.QtGui import QAction, QColor, QGuiApplication
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QVBoxLayout, QWidget
 
 SMOOTHING = 0.98  # exponential moving average of the loss, as TensorBoard shows it
+SMOOTH_POINTS = 1000  # at most this many points of the moving average are drawn
 
 
 class _Growing:
@@ -148,7 +149,10 @@ class TrainingPlots(QWidget):
             self._dirty = False
             steps = self._steps.view()
             self.raw_curve.setData(steps, self._losses.view(), skipFiniteCheck=True)
-            self.smooth_curve.setData(steps, self._smooth.view(), skipFiniteCheck=True)
+            # The moving average is smooth: ~1000 points draw it as well as 100k, and a 2 px pen is slow to paint.
+            stride = max(1, len(steps) // SMOOTH_POINTS)
+            keep = np.r_[np.arange(0, len(steps) - 1, stride), len(steps) - 1] if len(steps) else slice(0)
+            self.smooth_curve.setData(steps[keep], self._smooth.view()[keep], skipFiniteCheck=True)
         if self._accuracy_dirty:
             self._accuracy_dirty = False
             accuracy = self._accuracy.view()
