@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 import torch
-from PySide6.QtCore import QSettings, QStandardPaths, Qt, QThread, QTimer, Signal
+from PySide6.QtCore import QByteArray, QSettings, QStandardPaths, Qt, QThread, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -78,6 +78,7 @@ class MainWindow(QMainWindow):
         # run on the training thread and must not destroy widgets and timers there.
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.settings = settings if settings is not None else QSettings()
+        self.problems: list[str] = []  # what was wrong at start-up: said in the status bar, never fatal
         self.data_home = Path(data_home) if data_home is not None else default_data_home()
         # Downloaded MNIST goes to the user's data folder, or below data_home when one is given (tests).
         self.mnist_home = self.data_home / "mnist" if data_home is not None else default_data_dir()
@@ -96,6 +97,7 @@ class MainWindow(QMainWindow):
         self._build_widgets()
         self._build_menus()
         self.panel.set_config(config)
+        self._data_description = self.panel.data_label.text()  # shown again if a folder fails to load
 
         self.thread = QThread(self)
         self.thread.setObjectName("training")
@@ -114,6 +116,7 @@ class MainWindow(QMainWindow):
         self.worker.evaluated.connect(self._show_evaluation)
         self.worker.taught.connect(self._taught)
         self.worker.data_loaded.connect(self._data_loaded)
+        self.worker.data_failed.connect(self._data_failed)
         self.worker.progress.connect(self._progress)
         self.worker.epoch_finished.connect(self._epoch_finished)
         self.worker.weights_changed.connect(self._weights_changed)
@@ -128,6 +131,10 @@ class MainWindow(QMainWindow):
         self._features_timer.timeout.connect(self._refresh_features)
         self.canvas.drawingChanged.connect(self._predict_timer.start)
         self.panel.config_changed.connect(self._config_changed)
+        source_index = self.panel.source.findData(self._setting("training/source", "mnist", str))
+        if source_index > 0:
+            self.panel.source.setCurrentIndex(source_index)
+            self._source_changed()
         self.panel.source.currentIndexChanged.connect(self._source_changed)
         self._update_my_digits_count()
 
@@ -136,31 +143,39 @@ class MainWindow(QMainWindow):
         self.feature_maps.show_filters(self.net.conv1.weight)
         self.update_prediction()
         folder = (
-            str(data_dir)
-            if data_dir
-            else self.settings.value("data/folder", "") or os.environ.get("LENET_DATA_DIR", "")
+            str(data_dir) if data_dir else self._setting("data/folder", "", str) or os.environ.get("LENET_DATA_DIR", "")
         )
         if not folder and self._has_mnist(self.mnist_home):
             folder = str(self.mnist_home)  # downloaded in an earlier session
         if folder:
             self.load_data(folder)
+        if self.problems:  # say what was wrong, but start all the same
+            log.warning("start-up problems: %s", "; ".join(self.problems))
+            self.statusBar().showMessage("Started with problems: " + "; ".join(self.problems), 20000)
+
+    def _setting(self, key: str, default, convert):
+        """A saved setting, or default when it is missing or corrupt (and the problem is reported)."""
+        raw = self.settings.value(key)
+        if raw is None or raw == "":
+            return default
+        try:
+            return convert(raw)
+        except (TypeError, ValueError, KeyError):
+            self.problems.append(f"the saved setting {key} was unreadable and was reset")
+            return default
 
     # -- model on start -----------------------------------------------------------------------------
     def _initial_model(self) -> tuple[dict[str, torch.Tensor], TrainConfig, str]:
-        config = PRESETS["default"]
-        raw = self.settings.value("training/config", "")
-        if raw:
-            try:
-                config = TrainConfig.from_dict(json.loads(raw))
-            except (ValueError, TypeError) as exc:
-                log.warning("ignoring saved training settings: %s", exc)
+        config = self._setting(
+            "training/config", PRESETS["default"], lambda raw: TrainConfig.from_dict(json.loads(raw))
+        )
         autosave = self.data_home / AUTOSAVE_NAME
         for path, origin in ((autosave, "restored from the last session"), (DEFAULT_WEIGHTS, "shipped defaults")):
             if path.is_file():
                 try:
                     return load_checkpoint(path).model, config, origin
                 except CheckpointError as exc:
-                    log.warning("cannot use %s: %s", path, exc)
+                    self.problems.append(f"the saved weights could not be used ({exc})")
         return new_model().state_dict(), config, "random (no saved weights found)"
 
     # -- construction -------------------------------------------------------------------------------
@@ -239,7 +254,7 @@ class MainWindow(QMainWindow):
         self.addAction(self.redo_action)
 
         self.pen_width = QSlider(Qt.Orientation.Horizontal, minimum=4, maximum=40)
-        self.pen_width.setValue(int(self.settings.value("canvas/pen_width", self.canvas.pen_width)))
+        self.pen_width.setValue(self._setting("canvas/pen_width", int(self.canvas.pen_width), lambda v: int(float(v))))
         self.pen_width.setToolTip("Pen width")
         self.pen_width.valueChanged.connect(self.canvas.set_pen_width)
         self.canvas.set_pen_width(self.pen_width.value())
@@ -271,7 +286,11 @@ class MainWindow(QMainWindow):
             labels.addWidget(button, digit // 5, 1 + digit % 5)
         self.teach_check = QCheckBox("Teach")
         self.teach_check.setObjectName("teach_check")
-        self.teach_check.setChecked(self.settings.value("my_digits/teach", "true") in (True, "true"))
+        self.teach_check.setChecked(
+            self._setting(
+                "my_digits/teach", True, lambda v: {True: True, False: False, "true": True, "false": False}[v]
+            )
+        )
         self.teach_check.setToolTip("Also learn a labelled drawing at once: a few SGD steps on it, mixed with MNIST")
         labels.addWidget(self.teach_check, 1, 0)
         left = QWidget()
@@ -342,8 +361,7 @@ class MainWindow(QMainWindow):
         try:
             return DigitStore(self.data_home / "my_digits.sqlite")
         except (OSError, sqlite3.Error) as exc:
-            log.warning("My digits unavailable: %s", exc)
-            self.statusBar().showMessage(f"My digits cannot be saved: {exc}", 10000)
+            self.problems.append(f"My digits cannot be kept in {self.data_home} ({exc})")
             return None
 
     def _my_digits(self, exclude_newest: bool = False) -> TensorData | None:
@@ -435,7 +453,12 @@ class MainWindow(QMainWindow):
         self._pending_folder = folder
         self.request_load_data.emit(folder)
 
+    def _data_failed(self, message: str) -> None:
+        self.panel.data_label.setText(self._data_description)
+        self._failed(message)
+
     def _data_loaded(self, description: str) -> None:
+        self._data_description = description
         self.panel.data_label.setText(description)
         self.settings.setValue("data/folder", self._pending_folder)
         self.statusBar().showMessage("MNIST loaded: ready to train", 5000)
@@ -616,6 +639,7 @@ class MainWindow(QMainWindow):
             save_checkpoint(self.data_home / AUTOSAVE_NAME, self._checkpoint())
         except (OSError, CheckpointError) as exc:
             log.warning("autosave failed: %s", exc)
+            self.statusBar().showMessage(f"Could not autosave the weights: {exc}", 10000)
 
     # -- window -------------------------------------------------------------------------------------
     def about(self) -> None:
@@ -629,9 +653,9 @@ class MainWindow(QMainWindow):
         )
 
     def _restore_window(self) -> None:
-        geometry = self.settings.value("window/geometry")
+        geometry = self._setting("window/geometry", None, QByteArray)
         if geometry is not None and self.restoreGeometry(geometry):
-            state = self.settings.value("window/splitter")
+            state = self._setting("window/splitter", None, QByteArray)
             if state is not None:
                 self.splitter.restoreState(state)
         else:

@@ -40,6 +40,7 @@ def snapshot(net: torch.nn.Module) -> dict[str, torch.Tensor]:
 
 class TrainingWorker(QObject):
     data_loaded = Signal(str)  # a one-line description of the data
+    data_failed = Signal(str)  # why a folder could not be loaded (the data loaded before is kept)
     progress = Signal(object)  # Progress
     epoch_finished = Signal(object)  # EpochEvent
     weights_changed = Signal(object)  # dict[str, Tensor], a snapshot
@@ -92,7 +93,7 @@ class TrainingWorker(QObject):
         try:
             self.data = load_mnist(folder)
         except (OSError, ValueError) as exc:
-            self.failed.emit(f"Could not load MNIST from {folder}: {exc}")
+            self.data_failed.emit(f"Could not load MNIST from {folder}: {exc}\n\nThe data loaded before is kept.")
             return
         self.trainer = self._new_trainer(snapshot(self.trainer.net))
         files = self.data.files

@@ -123,7 +123,9 @@ def load_image(path: str | os.PathLike) -> np.ndarray:
             canvas = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
             canvas.alpha_composite(rgba)
             return np.asarray(canvas.convert("L"), dtype=np.float32) / 255.0
-    except (UnidentifiedImageError, Image.DecompressionBombError) as exc:
+    except Image.DecompressionBombError as exc:  # Pillow's own guard, also before decoding
+        raise ImageReadError(f"{path.name}: too large for a drawing ({exc})") from exc
+    except UnidentifiedImageError as exc:
         raise ImageReadError(f"{path.name}: not an image this program can read ({exc})") from exc
     except OSError as exc:
         if isinstance(exc, FileNotFoundError):

@@ -237,9 +237,8 @@ def test_gui_download_dialog_then_training_data(qtbot, window, server, files):
     assert "No MNIST yet" in window.panel.data_label.text()
     qtbot.mouseClick(window.findChild(QToolButton, "download_button"), Qt.MouseButton.LeftButton)
     assert isinstance(window.download_dialog, DownloadDialog) and window.download_dialog.isVisible()
-    qtbot.waitUntil(lambda: window.worker.data is not None, timeout=10000)
+    qtbot.waitUntil(lambda: "300 training images" in window.panel.data_label.text(), timeout=10000)
     assert window.download_dialog is None
-    assert "300 training images" in window.panel.data_label.text()
     assert find_mnist(window.mnist_home).train is not None
 
 

@@ -1,0 +1,253 @@
+"""Attacks on the program: killed saves, hostile images, thread storms, corrupt settings, unwritable folders."""
+
+from __future__ import annotations
+
+import signal
+import struct
+import subprocess
+import sys
+import textwrap
+import time
+import tracemalloc
+import zlib
+
+import numpy as np
+import pytest
+import shiboken6
+import torch
+from PIL import Image
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QMessageBox
+
+from app.main_window import MainWindow
+from lenet_core.checkpoint import load_checkpoint, save_model
+from lenet_core.inference import default_model, predict
+from lenet_core.model import new_model
+from lenet_core.preprocess import ImageReadError, load_image
+
+from .test_gui import drag
+from .test_preprocess import drawing
+
+# -- checkpoints: a save killed half-way ---------------------------------------------------------
+
+
+def test_save_killed_mid_write_keeps_the_previous_checkpoint(tmp_path):
+    path = tmp_path / "m.pt"
+    save_model(path, new_model(0))
+    script = textwrap.dedent(f"""
+        import torch
+        from lenet_core.checkpoint import Checkpoint, save_checkpoint
+        from lenet_core.model import new_model
+        net = new_model(1)
+        big = {{"padding": torch.ones(40_000_000)}}  # 160 MB: each save takes a while
+        print("ready", flush=True)
+        while True:
+            save_checkpoint({str(path)!r}, Checkpoint(net.state_dict(), trainer=big))
+    """)
+    for delay_s in (0.3, 0.7):
+        child = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+        assert child.stdout.readline().strip() == "ready"
+        time.sleep(delay_s)
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+        checkpoint = load_checkpoint(path)  # whole: the old one or a complete new one
+        assert set(checkpoint.model) == set(new_model(0).state_dict())
+    for leftover in tmp_path.glob(".m.pt.*.tmp"):  # a killed writer may leave its temporary file, never a bad m.pt
+        leftover.unlink()
+
+
+# -- images given to predict ---------------------------------------------------------------------
+
+
+def png_with_size(path, width: int, height: int) -> None:
+    """A tiny valid PNG, then its header rewritten to claim width x height (CRC fixed)."""
+    Image.new("L", (4, 4)).save(path)
+    data = bytearray(path.read_bytes())
+    ihdr = 8 + 8  # signature, then length + "IHDR"
+    data[ihdr : ihdr + 8] = struct.pack(">II", width, height)
+    crc = zlib.crc32(bytes(data[ihdr - 4 : ihdr + 13]))
+    data[ihdr + 13 : ihdr + 17] = struct.pack(">I", crc)
+    path.write_bytes(bytes(data))
+
+
+def test_huge_image_header_is_refused_before_decoding(tmp_path):
+    png_with_size(tmp_path / "bomb.png", 60000, 60000)
+    tracemalloc.start()
+    started = time.perf_counter()
+    with pytest.raises(ImageReadError, match="bomb.png: .*too large"):
+        load_image(tmp_path / "bomb.png")
+    assert time.perf_counter() - started < 1.0
+    assert tracemalloc.get_traced_memory()[1] < 50 * 2**20
+    tracemalloc.stop()
+
+
+def test_zero_size_and_non_images(tmp_path):
+    png_with_size(tmp_path / "empty.png", 0, 0)
+    with pytest.raises(ImageReadError, match="empty.png"):
+        load_image(tmp_path / "empty.png")
+    (tmp_path / "notes.png").write_text("hello")
+    with pytest.raises(ImageReadError, match="not an image"):
+        load_image(tmp_path / "notes.png")
+    with pytest.raises(ImageReadError, match="no such file"):
+        load_image(tmp_path / "absent.png")
+
+
+@pytest.mark.parametrize("kind", ["L", "I;16", "RGBA", "P", "RGB-dark-on-light", "LA"])
+def test_image_modes_give_the_same_answer(tmp_path, kind):
+    ink = drawing()  # white seven on black
+    if kind == "L":
+        img = Image.fromarray(ink)
+    elif kind == "I;16":
+        img = Image.fromarray(ink.astype(np.uint16) * 257)  # 16-bit
+    elif kind == "RGBA":  # black ink on a transparent background, as drawing apps export
+        rgba = np.zeros((*ink.shape, 4), np.uint8)
+        rgba[..., 3] = ink
+        img = Image.fromarray(rgba, "RGBA")
+    elif kind == "P":
+        img = Image.fromarray(ink).convert("P")
+    elif kind == "LA":
+        img = Image.fromarray(np.stack([ink, np.full_like(ink, 255)], -1), "LA")
+    else:
+        img = Image.fromarray(255 - ink).convert("RGB")
+    img.save(tmp_path / "x.png")
+    net = default_model()
+    assert predict(net, load_image(tmp_path / "x.png")).digit == predict(net, ink).digit == 7
+
+
+# -- the window under stress -----------------------------------------------------------------
+
+
+@pytest.fixture
+def window(qtbot, tmp_path, mnist_dir, monkeypatch):
+    warnings = []
+    monkeypatch.setattr(QMessageBox, "warning", lambda *args: warnings.append(args[2]))
+    made = []
+
+    def make(data_dir=mnist_dir, settings=None, data_home=None):
+        w = MainWindow(
+            data_dir=data_dir,
+            settings=settings or QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat),
+            data_home=data_home or tmp_path / "home",
+        )
+        w.warnings = warnings
+        made.append(w)
+        w.show()
+        if data_dir is not None:
+            qtbot.waitUntil(lambda: w.worker.data is not None, timeout=5000)
+        return w
+
+    yield make
+    for w in made:
+        if shiboken6.isValid(w):
+            w.close()
+    qtbot.wait(10)
+
+
+def test_two_hundred_start_pause_toggles(qtbot, window):
+    w = window()
+    for _ in range(200):
+        w.toggle_training()
+        qtbot.wait(1)
+    if w.running:
+        w.toggle_training()
+    qtbot.waitUntil(lambda: not w.running and w.actions["train"].isEnabled(), timeout=2000)
+    steps = w.worker.trainer.step_count
+    qtbot.wait(200)
+    assert w.worker.trainer.step_count == steps  # really stopped
+    started = time.perf_counter()
+    w.close()
+    assert time.perf_counter() - started < 2.0
+
+
+def test_step_reset_and_load_while_training(qtbot, window, tmp_path):
+    w = window()
+    saved = tmp_path / "saved.pt"
+    assert w.save_checkpoint_file(saved)
+    w.toggle_training()
+    qtbot.waitUntil(lambda: w.plots.point_count > 0, timeout=5000)
+    w.step_once()  # ignored while running
+    w.reset_weights()  # pauses, then the new weights are taken
+    qtbot.waitUntil(lambda: not w.running, timeout=2000)
+    w.toggle_training()
+    qtbot.waitUntil(lambda: w.running, timeout=2000)
+    assert w.load_checkpoint_file(saved)  # also pauses first
+    qtbot.waitUntil(lambda: not w.running, timeout=2000)
+    qtbot.wait(100)
+    expected = load_checkpoint(saved).model["fc3.weight"]
+    assert torch.equal(w.worker.trainer.net.fc3.weight.detach().cpu(), expected)
+    assert torch.equal(w.net.fc3.weight, expected)
+    assert not w.warnings
+
+
+def test_closing_during_a_step_joins_quickly(qtbot, window):
+    w = window()
+    w.panel.batch_size.setValue(600)  # long steps
+    w.toggle_training()
+    qtbot.waitUntil(lambda: w.plots.point_count > 0, timeout=5000)
+    started = time.perf_counter()
+    w.close()
+    assert time.perf_counter() - started < 2.0
+    assert not w.thread.isRunning()
+
+
+def test_diverging_training_is_reported_and_the_window_stays_usable(qtbot, window):
+    w = window()
+    w.panel.lr.setValue(10.0)
+    w.panel.schedule.setCurrentText("constant")
+    w.panel.momentum.setValue(0.0)
+    w.worker.config = w.panel.config().replace(lr=1e4)  # beyond what the spin box allows
+    w.request_config.emit(w.worker.config)
+    w.toggle_training()
+    qtbot.waitUntil(lambda: any("lower learning rate" in m for m in w.warnings), timeout=10000)
+    qtbot.waitUntil(lambda: not w.running, timeout=2000)
+    assert all(torch.isfinite(p).all() for p in w.net.parameters())
+    assert w.actions["train"].isEnabled() and w.actions["step"].isEnabled()
+
+
+def test_corrupt_settings_and_autosave_still_start(qtbot, window, tmp_path):
+    settings = QSettings(str(tmp_path / "bad.ini"), QSettings.Format.IniFormat)
+    settings.setValue("training/config", "{not json")
+    settings.setValue("canvas/pen_width", "thick")
+    settings.setValue("window/geometry", "garbage")
+    settings.setValue("my_digits/teach", "perhaps")
+    settings.sync()
+    home = tmp_path / "home2"
+    home.mkdir()
+    (home / "autosave.pt").write_bytes(b"not a checkpoint")
+    w = window(data_dir=None, settings=settings, data_home=home)
+    message = w.statusBar().currentMessage()
+    assert message.startswith("Started with problems")
+    for key in ("training/config", "canvas/pen_width", "my_digits/teach"):
+        assert key in message
+    assert "saved weights could not be used" in message
+    assert w.weights_origin == "shipped defaults"
+
+
+def test_unwritable_data_folder(qtbot, window, tmp_path):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the data folder should be")
+    w = window(data_dir=None, data_home=blocker / "home")
+    assert "My digits cannot be kept" in w.statusBar().currentMessage()
+    assert w.store is None
+    drag(qtbot, w.canvas, [(0.5, 0.2), (0.5, 0.8)])
+    w.label_drawing(1)  # says so instead of crashing
+    assert w.warnings and "My digits" in w.warnings[-1]
+    assert not w.save_checkpoint_file(blocker / "x.pt")  # saving under a file: a clear error, model kept
+    assert "Could not save" in w.warnings[-1]
+
+
+def test_corrupt_data_folder_is_reported_and_the_data_kept(qtbot, window, tmp_path, mnist_dir):
+    import shutil
+
+    w = window()
+    qtbot.waitUntil(lambda: "600 training images" in w.panel.data_label.text())
+    before = w.worker.data
+    bad = tmp_path / "bad"
+    shutil.copytree(mnist_dir, bad)
+    with open(bad / "train-images-idx3-ubyte.gz", "r+b") as f:
+        f.truncate(100)  # a cut download
+    w.load_data(str(bad))
+    qtbot.waitUntil(lambda: bool(w.warnings), timeout=5000)
+    assert "train-images-idx3-ubyte.gz" in w.warnings[-1]
+    assert w.worker.data is before
+    assert "600 training images" in w.panel.data_label.text()
