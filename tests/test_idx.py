@@ -120,7 +120,7 @@ def test_write_refuses_unsupported_dtype(tmp_path):
         write_idx(tmp_path / "x", np.zeros(3, np.complex64))
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.binary(max_size=200), gz=st.booleans())
 def test_random_bytes_give_array_or_idx_error(tmp_path, data, gz):
     path = _write(tmp_path / "fuzz", data, gz)
@@ -128,7 +128,7 @@ def test_random_bytes_give_array_or_idx_error(tmp_path, data, gz):
         read_idx(path)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     code=st.sampled_from([0x08, 0x09, 0x0B, 0x0C, 0x0D, 0x0E, 0x00, 0xFF]),
     dims=st.lists(st.integers(0, 2**32 - 1), min_size=0, max_size=4),
