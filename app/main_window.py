@@ -10,11 +10,12 @@ import time
 from pathlib import Path
 
 import torch
-from PySide6.QtCore import QByteArray, QSettings, QStandardPaths, Qt, QThread, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtCore import QByteArray, QLocale, QSettings, QStandardPaths, Qt, QThread, QTimer, QTranslator, Signal
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
     QCheckBox,
+    QDockWidget,
     QFileDialog,
     QGridLayout,
     QHBoxLayout,
@@ -30,7 +31,7 @@ from PySide6.QtWidgets import (
 from lenet_core.checkpoint import Checkpoint, CheckpointError, load_checkpoint, save_checkpoint
 from lenet_core.datasets import DatasetNotFoundError, TensorData, find_mnist
 from lenet_core.download import DOWNLOAD_SIZE_MB, MIRRORS, default_data_dir
-from lenet_core.inference import DEFAULT_WEIGHTS, predict
+from lenet_core.inference import DEFAULT_WEIGHTS, RESOURCES, predict
 from lenet_core.model import LeNet, new_model
 from lenet_core.my_digits import DigitStore
 from lenet_core.preprocess import prepare, to_mnist
@@ -43,6 +44,7 @@ from .gallery import EvaluationDialog, MyDigitsDialog
 from .plots import TrainingPlots
 from .prediction import PredictionPanel
 from .training_panel import TrainingPanel, action_button
+from .tutorial_panel import TutorialPanel
 from .worker import Progress, TrainingWorker, snapshot
 
 log = logging.getLogger(__name__)
@@ -50,6 +52,7 @@ log = logging.getLogger(__name__)
 APP_NAME = "LeNet digit trainer"
 FEATURE_INTERVAL_MS = 100  # feature maps refresh at most 10 times a second
 AUTOSAVE_NAME = "autosave.pt"
+I18N = RESOURCES / "i18n"  # compiled translations (.qm), made by resources/i18n/make_ts.py
 
 
 def default_data_home() -> Path:
@@ -96,6 +99,8 @@ class MainWindow(QMainWindow):
         self._build_actions()
         self._build_widgets()
         self._build_menus()
+        self._translator: QTranslator | None = None
+        self.set_language(self._setting("ui/language", "", str))
         self.panel.set_config(config)
         self._data_description = self.panel.data_label.text()  # shown again if a folder fails to load
 
@@ -129,7 +134,7 @@ class MainWindow(QMainWindow):
         self._predict_timer.timeout.connect(self.update_prediction)
         self._features_timer = QTimer(self, singleShot=True, interval=FEATURE_INTERVAL_MS)
         self._features_timer.timeout.connect(self._refresh_features)
-        self.canvas.drawingChanged.connect(self._predict_timer.start)
+        self.canvas.drawingChanged.connect(self._drawing_changed)
         self.panel.config_changed.connect(self._config_changed)
         source_index = self.panel.source.findData(self._setting("training/source", "mnist", str))
         if source_index > 0:
@@ -320,6 +325,19 @@ class MainWindow(QMainWindow):
         self.splitter.setStretchFactor(2, 0)
         self.setCentralWidget(self.splitter)
 
+        self.tutorial = TutorialPanel(self.net)
+        self.tutorial.weights_changed.connect(self._tutorial_stepped)
+        self.tutorial.forward_done.connect(self.update_prediction)
+        self.tutorial_dock = QDockWidget("Tutorial", self)
+        self.tutorial_dock.setObjectName("tutorial_dock")
+        self.tutorial_dock.setWidget(self.tutorial)
+        self.tutorial_dock.toggleViewAction().setText("&Tutorial: the training step line by line")
+        self.tutorial_dock.toggleViewAction().setShortcut(QKeySequence("Ctrl+Shift+T"))
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.tutorial_dock)
+        self.tutorial_dock.hide()
+        self._drawing_version = 0
+        self._tutorial_version = -1
+
         self.speed_label = QLabel("")
         self.statusBar().addPermanentWidget(self.speed_label)
 
@@ -333,20 +351,56 @@ class MainWindow(QMainWindow):
                 [a["train"], a["step"], a["reset"], a["defaults"], a["evaluate"], None, a["download"], a["data"]],
             ),
             ("&My digits", [a["gallery"]]),
-            ("&View", [self.plots.log_scale_action(self)]),
+            ("&View", [self.plots.log_scale_action(self), self.tutorial_dock.toggleViewAction()]),
             ("&Help", [a["about"]]),
         )
         for title, items in menus:
             menu = self.menuBar().addMenu(title)
             for item in items:
                 menu.addSeparator() if item is None else menu.addAction(item)
+        language_menu = menu.addMenu("&Language")  # the Help menu
+        self.language_actions = QActionGroup(self)
+        for code, name in (("", "System"), ("en", "English"), ("ko", "한국어")):
+            action = QAction(name, self, checkable=True)
+            action.setData(code)
+            action.triggered.connect(lambda _=False, c=code: self.set_language(c))
+            self.language_actions.addAction(action)
+            language_menu.addAction(action)
 
     # -- prediction ---------------------------------------------------------------------------------
     def update_prediction(self) -> None:
         self._prediction = predict(self.net, self.canvas.image())
         self.prediction.display(self._prediction)
+        if self._tutorial_version != self._drawing_version:  # a new drawing: the tutorial walk starts over
+            self._tutorial_version = self._drawing_version
+            self.tutorial.set_input(self._prediction.input, self._prediction.digit)
         if not self._features_timer.isActive():
             self._features_timer.start()
+
+    def _drawing_changed(self) -> None:
+        self._drawing_version += 1
+        self._predict_timer.start()
+
+    def _tutorial_stepped(self) -> None:
+        """optimizer.step() in the tutorial changed the live model: the training worker takes the same weights."""
+        self.request_weights.emit(snapshot(self.net))
+        self.update_prediction()
+
+    def set_language(self, code: str) -> None:
+        """ "en", "ko", or "" for the system's language; the tutorial's texts follow at once."""
+        app = QApplication.instance()
+        if self._translator is not None:
+            app.removeTranslator(self._translator)
+            self._translator = None
+        language = code or QLocale.system().name().split("_")[0]
+        translator = QTranslator(self)
+        if language != "en" and translator.load(str(I18N / f"tutorial_{language}.qm")):
+            app.installTranslator(translator)
+            self._translator = translator
+        self.tutorial.retranslate()  # now, not when the posted LanguageChange event arrives
+        self.settings.setValue("ui/language", code)
+        for action in self.language_actions.actions():
+            action.setChecked(action.data() == code)
 
     def _refresh_features(self) -> None:
         self.feature_maps.show_activations(self._prediction.activations)
@@ -537,6 +591,7 @@ class MainWindow(QMainWindow):
         self.actions["train"].setEnabled(True)
         self.actions["step"].setEnabled(not running)
         self.panel.set_running(running)
+        self.tutorial.setEnabled(not running)  # one model: the tutorial waits while training runs
         if not running:
             self._last_progress = None
 

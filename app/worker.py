@@ -148,6 +148,7 @@ class TrainingWorker(QObject):
     def train(self) -> None:
         """Run until the configured epochs are done or pause() is called."""
         if not self._check_data():
+            self.state_changed.emit("idle")  # the window had already switched to "running"
             return
         if self.trainer.epoch >= self.config.epochs:  # a finished run: start another round
             self.trainer = self._new_trainer(snapshot(self.trainer.net))

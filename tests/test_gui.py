@@ -261,3 +261,70 @@ def test_evaluation_shows_confusion_matrix_and_mistakes(qtbot, make_window):
     assert all(cells.item(i).text() == f"{row} → {col}" for i in range(cells.count()))
     assert dialog.findChild(type(window.loss_plot), "confusion_matrix") is not None
     dialog.close()
+
+
+def test_tutorial_walk_in_the_window_matches_plain_torch(qtbot, make_window):
+    import copy
+
+    import torch.nn.functional as F
+    from PySide6.QtWidgets import QPushButton, QTextBrowser
+
+    from lenet_core.preprocess import prepare
+
+    window = make_window(data_dir=None)
+    window.tutorial_dock.show()
+    panel = window.tutorial
+    drag(qtbot, window.canvas, [(0.5, 0.15), (0.5, 0.85)])  # a one
+    qtbot.waitUntil(lambda: digit_label(window).text() == "1")
+    assert panel.target.value() == 1  # the network's own answer by default
+    panel.target.setValue(7)  # the learner corrects it
+    reference = copy.deepcopy(window.net)
+    input = prepare(window.canvas.image())
+    next_button = panel.findChild(QPushButton, "tutorial_next")
+    text = panel.findChild(QTextBrowser, "tutorial_explanation")
+    shown = []
+    for line in range(5):
+        assert panel.code.currentRow() == line  # the line about to run is highlighted
+        qtbot.mouseClick(next_button, Qt.MouseButton.LeftButton)
+        shown.append(text.toPlainText())
+
+    # The same five lines in plain torch, on a copy of the model as it was.
+    reference.zero_grad()
+    loss = F.cross_entropy(reference(input), torch.tensor([7]))
+    loss.backward()
+    assert "net.conv1.bias.grad = None" in shown[0]
+    assert f"= {float(loss.detach()):.6f}" in shown[2]
+    bias_grad = "[" + ", ".join(f"{v:+.4f}" for v in reference.conv1.bias.grad.tolist()) + "]"
+    assert f"after: {bias_grad}" in shown[3]
+    old = float(reference.conv1.bias.detach()[0])
+    new = old - 0.01 * float(reference.conv1.bias.grad[0])
+    assert f"{old:+.6f} − 0.01 × {float(reference.conv1.bias.grad[0]):+.6f} = {new:+.6f}" in shown[4]
+    assert float(window.net.conv1.bias.detach()[0]) == pytest.approx(new, abs=1e-7)  # the live model changed
+    qtbot.waitUntil(lambda: torch.equal(window.worker.trainer.net.conv1.bias.detach(), window.net.conv1.bias.detach()))
+
+    window.toggle_training()  # training needs data: refused, and the tutorial stays usable
+    qtbot.waitUntil(lambda: not window.running)
+    assert panel.isEnabled()
+
+
+def test_tutorial_in_korean(qtbot, make_window):
+    from PySide6.QtWidgets import QPushButton
+
+    window = make_window(data_dir=None)
+    panel = window.tutorial
+    next_button = panel.findChild(QPushButton, "tutorial_next")
+    drag(qtbot, window.canvas, [(0.5, 0.15), (0.5, 0.85)])
+    qtbot.waitUntil(lambda: digit_label(window).text() != "")
+    assert next_button.text() == "Next line"
+    window.set_language("ko")
+    assert next_button.text() == "다음 줄"
+    english_to_korean = []
+    for _ in range(5):
+        panel.next_line()
+        english_to_korean.append(panel.explanation.toPlainText())
+    assert "순전파" in english_to_korean[1] and "가중치" in english_to_korean[3]
+    assert all(
+        not t.startswith(("optimizer.zero_grad() cleared", "loss.backward() computed")) for t in english_to_korean
+    )
+    window.set_language("en")
+    assert next_button.text() == "Next line" and "optimizer.step() moved" in panel.explanation.toPlainText()
