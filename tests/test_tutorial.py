@@ -31,7 +31,7 @@ def test_five_lines_match_plain_torch(criterion):
     assert results[0].bias_grad_after is None  # zero_grad sets the buffers to None
     torch.testing.assert_close(results[1].output, output.detach()[0])
     assert results[1].activations.conv1.shape == (1, 6, 30, 30)
-    assert results[2].loss == pytest.approx(float(loss), rel=1e-6)
+    assert results[2].loss == pytest.approx(float(loss.detach()), rel=1e-6)
     assert results[3].bias_grad_before is None
     torch.testing.assert_close(results[3].bias_grad_after, reference.conv1.bias.grad)
     torch.testing.assert_close(results[3].weight_grad, reference.conv1.weight.grad)
