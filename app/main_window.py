@@ -335,6 +335,9 @@ class MainWindow(QMainWindow):
         self.tutorial_dock.toggleViewAction().setShortcut(QKeySequence("Ctrl+Shift+T"))
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.tutorial_dock)
         self.tutorial_dock.hide()
+        self.tutorial_dock.visibilityChanged.connect(
+            lambda visible: visible and self.resizeDocks([self.tutorial_dock], [460], Qt.Orientation.Horizontal)
+        )
         self._drawing_version = 0
         self._tutorial_version = -1
 

@@ -49,7 +49,7 @@ class TutorialPanel(QWidget):
         self.code.setObjectName("tutorial_code")
         self.code.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
         self.code.addItems(LINES)
-        self.code.setFixedHeight(self.code.sizeHintForRow(0) * 5 + 8)
+        self.code.setFixedHeight(self.code.sizeHintForRow(0) * 5 + 2 * self.code.frameWidth() + 8)
         self.code.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.code.setSelectionMode(QListWidget.SelectionMode.SingleSelection)
 
