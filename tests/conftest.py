@@ -43,3 +43,40 @@ def write_mnist_folder(folder: Path, n_train: int = 600, n_test: int = 200, pref
 @pytest.fixture(scope="session")
 def mnist_dir(tmp_path_factory) -> Path:
     return write_mnist_folder(tmp_path_factory.mktemp("mnist"))
+
+
+@pytest.fixture
+def make_window(qtbot, tmp_path, mnist_dir, monkeypatch):
+    """Builds trainer windows on generated data, with settings and data folder in tmp_path (never the user's).
+
+    Warning dialogs are recorded in window.warnings instead of blocking; windows still open are closed at the end.
+    """
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QMessageBox
+
+    from app.main_window import MainWindow
+
+    warnings: list[str] = []
+    windows = []
+    monkeypatch.setattr(QMessageBox, "warning", lambda *args: warnings.append(args[2]))
+
+    def make(data_dir=mnist_dir, settings=None, data_home=None, size=(1280, 800)):
+        settings = settings or QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+        window = MainWindow(data_dir=data_dir, settings=settings, data_home=data_home or tmp_path / "home")
+        window.warnings = warnings
+        windows.append(window)
+        if size:
+            window.resize(*size)
+        window.show()
+        qtbot.waitExposed(window)
+        if data_dir is not None:
+            qtbot.waitUntil(lambda: window.worker.data is not None, timeout=5000)
+        return window
+
+    yield make
+    import shiboken6
+
+    for window in windows:  # the window deletes itself on close (WA_DeleteOnClose)
+        if shiboken6.isValid(window):
+            window.close()
+    qtbot.wait(10)  # let deleteLater run

@@ -208,23 +208,8 @@ def test_cli_download(tmp_path, server, files, capsys, monkeypatch):
 
 
 @pytest.fixture
-def window(qtbot, tmp_path, monkeypatch):
-    from PySide6.QtCore import QSettings
-    from PySide6.QtWidgets import QMessageBox
-
-    from app.main_window import MainWindow
-
-    warnings = []
-    monkeypatch.setattr(QMessageBox, "warning", lambda *args: warnings.append(args[2]))
-    w = MainWindow(settings=QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat), data_home=tmp_path / "home")
-    w.warnings = warnings
-    w.show()
-    yield w
-    import shiboken6
-
-    if shiboken6.isValid(w):
-        w.close()
-    qtbot.wait(10)
+def window(make_window):
+    return make_window(data_dir=None)
 
 
 def test_gui_download_dialog_then_training_data(qtbot, window, server, files):

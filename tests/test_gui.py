@@ -7,40 +7,13 @@ import itertools
 import numpy as np
 import pyqtgraph as pg
 import pytest
-import shiboken6
 import torch
-from PySide6.QtCore import QPoint, QSettings, Qt
-from PySide6.QtWidgets import QLabel, QMessageBox, QToolButton
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtWidgets import QLabel, QToolButton
 
-from app.main_window import AUTOSAVE_NAME, MainWindow
+from app.main_window import AUTOSAVE_NAME
 from lenet_core.checkpoint import load_checkpoint
 from lenet_core.training import PRESETS
-
-
-@pytest.fixture
-def make_window(qtbot, tmp_path, mnist_dir, monkeypatch):
-    warnings = []
-    windows = []
-    monkeypatch.setattr(QMessageBox, "warning", lambda *args: warnings.append(args[2]))
-
-    def make(data_dir=mnist_dir, settings_name="settings.ini", size=(1280, 800)):
-        settings = QSettings(str(tmp_path / settings_name), QSettings.Format.IniFormat)
-        window = MainWindow(data_dir=data_dir, settings=settings, data_home=tmp_path / "home")
-        window.warnings = warnings
-        windows.append(window)
-        if size:
-            window.resize(*size)
-        window.show()
-        qtbot.waitExposed(window)
-        if data_dir is not None:
-            qtbot.waitUntil(lambda: window.worker.data is not None, timeout=5000)
-        return window
-
-    yield make
-    for window in windows:  # the window deletes itself on close (WA_DeleteOnClose)
-        if shiboken6.isValid(window):
-            window.close()
-    qtbot.wait(10)  # let deleteLater run
 
 
 def canvas_point(canvas, x: float, y: float) -> QPoint:

@@ -13,13 +13,10 @@ import zlib
 
 import numpy as np
 import pytest
-import shiboken6
 import torch
 from PIL import Image
 from PySide6.QtCore import QSettings
-from PySide6.QtWidgets import QMessageBox
 
-from app.main_window import MainWindow
 from lenet_core.checkpoint import load_checkpoint, save_model
 from lenet_core.inference import default_model, predict
 from lenet_core.model import new_model
@@ -117,34 +114,8 @@ def test_image_modes_give_the_same_answer(tmp_path, kind):
 # -- the window under stress -----------------------------------------------------------------
 
 
-@pytest.fixture
-def window(qtbot, tmp_path, mnist_dir, monkeypatch):
-    warnings = []
-    monkeypatch.setattr(QMessageBox, "warning", lambda *args: warnings.append(args[2]))
-    made = []
-
-    def make(data_dir=mnist_dir, settings=None, data_home=None):
-        w = MainWindow(
-            data_dir=data_dir,
-            settings=settings or QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat),
-            data_home=data_home or tmp_path / "home",
-        )
-        w.warnings = warnings
-        made.append(w)
-        w.show()
-        if data_dir is not None:
-            qtbot.waitUntil(lambda: w.worker.data is not None, timeout=5000)
-        return w
-
-    yield make
-    for w in made:
-        if shiboken6.isValid(w):
-            w.close()
-    qtbot.wait(10)
-
-
-def test_two_hundred_start_pause_toggles(qtbot, window):
-    w = window()
+def test_two_hundred_start_pause_toggles(qtbot, make_window):
+    w = make_window()
     for _ in range(200):
         w.toggle_training()
         qtbot.wait(1)
@@ -159,8 +130,8 @@ def test_two_hundred_start_pause_toggles(qtbot, window):
     assert time.perf_counter() - started < 2.0
 
 
-def test_step_reset_and_load_while_training(qtbot, window, tmp_path):
-    w = window()
+def test_step_reset_and_load_while_training(qtbot, make_window, tmp_path):
+    w = make_window()
     saved = tmp_path / "saved.pt"
     assert w.save_checkpoint_file(saved)
     w.toggle_training()
@@ -179,8 +150,8 @@ def test_step_reset_and_load_while_training(qtbot, window, tmp_path):
     assert not w.warnings
 
 
-def test_closing_during_a_step_joins_quickly(qtbot, window):
-    w = window()
+def test_closing_during_a_step_joins_quickly(qtbot, make_window):
+    w = make_window()
     w.panel.batch_size.setValue(600)  # long steps
     w.toggle_training()
     qtbot.waitUntil(lambda: w.plots.point_count > 0, timeout=5000)
@@ -190,8 +161,8 @@ def test_closing_during_a_step_joins_quickly(qtbot, window):
     assert not w.thread.isRunning()
 
 
-def test_diverging_training_is_reported_and_the_window_stays_usable(qtbot, window):
-    w = window()
+def test_diverging_training_is_reported_and_the_window_stays_usable(qtbot, make_window):
+    w = make_window()
     w.panel.lr.setValue(10.0)
     w.panel.schedule.setCurrentText("constant")
     w.panel.momentum.setValue(0.0)
@@ -204,7 +175,7 @@ def test_diverging_training_is_reported_and_the_window_stays_usable(qtbot, windo
     assert w.actions["train"].isEnabled() and w.actions["step"].isEnabled()
 
 
-def test_corrupt_settings_and_autosave_still_start(qtbot, window, tmp_path):
+def test_corrupt_settings_and_autosave_still_start(qtbot, make_window, tmp_path):
     settings = QSettings(str(tmp_path / "bad.ini"), QSettings.Format.IniFormat)
     settings.setValue("training/config", "{not json")
     settings.setValue("canvas/pen_width", "thick")
@@ -214,7 +185,7 @@ def test_corrupt_settings_and_autosave_still_start(qtbot, window, tmp_path):
     home = tmp_path / "home2"
     home.mkdir()
     (home / "autosave.pt").write_bytes(b"not a checkpoint")
-    w = window(data_dir=None, settings=settings, data_home=home)
+    w = make_window(data_dir=None, settings=settings, data_home=home)
     message = w.statusBar().currentMessage()
     assert message.startswith("Started with problems")
     for key in ("training/config", "canvas/pen_width", "my_digits/teach"):
@@ -223,10 +194,10 @@ def test_corrupt_settings_and_autosave_still_start(qtbot, window, tmp_path):
     assert w.weights_origin == "shipped defaults"
 
 
-def test_unwritable_data_folder(qtbot, window, tmp_path):
+def test_unwritable_data_folder(qtbot, make_window, tmp_path):
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("a file where the data folder should be")
-    w = window(data_dir=None, data_home=blocker / "home")
+    w = make_window(data_dir=None, data_home=blocker / "home")
     assert "My digits cannot be kept" in w.statusBar().currentMessage()
     assert w.store is None
     drag(qtbot, w.canvas, [(0.5, 0.2), (0.5, 0.8)])
@@ -236,10 +207,10 @@ def test_unwritable_data_folder(qtbot, window, tmp_path):
     assert "Could not save" in w.warnings[-1]
 
 
-def test_corrupt_data_folder_is_reported_and_the_data_kept(qtbot, window, tmp_path, mnist_dir):
+def test_corrupt_data_folder_is_reported_and_the_data_kept(qtbot, make_window, tmp_path, mnist_dir):
     import shutil
 
-    w = window()
+    w = make_window()
     qtbot.waitUntil(lambda: "600 training images" in w.panel.data_label.text())
     before = w.worker.data
     bad = tmp_path / "bad"
