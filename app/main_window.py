@@ -410,6 +410,7 @@ class MainWindow(QMainWindow):
         self.feature_maps.show_filters(self.net.conv1.weight)
 
     def _weights_changed(self, weights: dict[str, torch.Tensor]) -> None:
+        self.tutorial.weights_replaced()  # before the in-place copy: a walk half-way holds the old graph
         self.net.load_state_dict(weights)
         self.update_prediction()
 
@@ -507,17 +508,16 @@ class MainWindow(QMainWindow):
     # -- training -----------------------------------------------------------------------------------
     def load_data(self, folder: str) -> None:
         self.panel.data_label.setText(f"Loading MNIST from {folder}…")
-        self._pending_folder = folder
         self.request_load_data.emit(folder)
 
     def _data_failed(self, message: str) -> None:
         self.panel.data_label.setText(self._data_description)
         self._failed(message)
 
-    def _data_loaded(self, description: str) -> None:
+    def _data_loaded(self, description: str, folder: str) -> None:
         self._data_description = description
         self.panel.data_label.setText(description)
-        self.settings.setValue("data/folder", self._pending_folder)
+        self.settings.setValue("data/folder", folder)
         self.statusBar().showMessage("MNIST loaded: ready to train", 5000)
 
     @staticmethod
@@ -580,6 +580,7 @@ class MainWindow(QMainWindow):
         if self.running:
             self.worker.pause()  # the new weights are taken once the step in progress is done
         self.request_weights.emit(weights)
+        self.tutorial.weights_replaced()
         self.net.load_state_dict(weights)
         self.update_prediction()
         self.statusBar().showMessage(message, 5000)
@@ -637,7 +638,7 @@ class MainWindow(QMainWindow):
         elif reason == "finished":
             self.statusBar().showMessage(f"Training finished: {message}", 10000)
             self.autosave()
-        else:
+        elif reason == "stopped":
             self.statusBar().showMessage("Training paused", 5000)
 
     def _failed(self, message: str) -> None:
@@ -721,7 +722,8 @@ class MainWindow(QMainWindow):
             self.splitter.setSizes([420, 560, 300])
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        self.shutdown()
+        if not self.shutdown():
+            self.thread.wait()  # a slot still running (a slow load, say): destroying a running QThread aborts
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.setValue("window/splitter", self.splitter.saveState())
         self.settings.setValue("canvas/pen_width", self.pen_width.value())

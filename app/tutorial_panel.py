@@ -116,6 +116,11 @@ class TutorialPanel(QWidget):
             self.target.blockSignals(False)
         self.restart()
 
+    def weights_replaced(self) -> None:
+        """Other weights are about to be copied into the model: a walk half-way through cannot go on."""
+        if self.walk is not None and not self.walk.done:
+            self.restart()
+
     def restart(self) -> None:
         self.walk = None
         self.results = []

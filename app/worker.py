@@ -7,6 +7,7 @@ sets the engine's thread-safe stop flag, which the run loop checks between steps
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -39,7 +40,7 @@ def snapshot(net: torch.nn.Module) -> dict[str, torch.Tensor]:
 
 
 class TrainingWorker(QObject):
-    data_loaded = Signal(str)  # a one-line description of the data
+    data_loaded = Signal(str, str)  # a one-line description of the data, the folder it came from
     data_failed = Signal(str)  # why a folder could not be loaded (the data loaded before is kept)
     progress = Signal(object)  # Progress
     epoch_finished = Signal(object)  # EpochEvent
@@ -58,6 +59,8 @@ class TrainingWorker(QObject):
         self.source = "mnist"  # what training runs on: "mnist", "mnist+mine" or "mine"
         self._weights = weights
         self.trainer: Trainer | None = None  # made on the worker thread: the first optimizer imports for ~1 s
+        # A pause asked for outlives a Trainer replaced meanwhile (new data, config or weights) until a run uses it.
+        self._pause_requested = threading.Event()
 
     @Slot()
     def start(self) -> None:
@@ -78,11 +81,15 @@ class TrainingWorker(QObject):
         net = new_model(self.config.seed)
         net.load_state_dict(weights)
         test = self.data.test if self.data else None
-        return Trainer(net, self.config.replace(device="cpu"), self._train_set(), test)
+        trainer = Trainer(net, self.config.replace(device="cpu"), self._train_set(), test)
+        if self._pause_requested.is_set():
+            trainer.stop()
+        return trainer
 
     # -- called from the GUI thread -------------------------------------------------------------
     def pause(self) -> None:
         """Stop the current run after the step in progress (thread-safe)."""
+        self._pause_requested.set()
         trainer = self.trainer
         if trainer is not None:
             trainer.stop()
@@ -99,7 +106,8 @@ class TrainingWorker(QObject):
         files = self.data.files
         self.data_loaded.emit(
             f"MNIST: {len(self.data.train):,} training images ({files.train.images.name}), "
-            f"{len(self.data.test):,} test images"
+            f"{len(self.data.test):,} test images",
+            folder,
         )
 
     @Slot(str, object)
@@ -177,6 +185,7 @@ class TrainingWorker(QObject):
             log.exception("training failed")
             final = StoppedEvent("error", str(exc))
             self.failed.emit(f"Training failed: {exc}")
+        self._pause_requested.clear()  # used up by this run
         if pending.steps:
             self.progress.emit(pending)
         self.weights_changed.emit(snapshot(self.trainer.net))

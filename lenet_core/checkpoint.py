@@ -116,6 +116,8 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
             payload = {"model": payload}
         else:
             raise CheckpointError(path, "not a checkpoint of this program (no model weights found)")
+    elif not isinstance(payload.get("version", 0), int):
+        raise CheckpointError(path, f"unreadable format version {payload.get('version')!r}")
     elif payload.get("version", 0) > VERSION:
         raise CheckpointError(path, f"written by a newer version (format {payload['version']}, this reads {VERSION})")
     model = payload.get("model")
@@ -125,7 +127,7 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
     return Checkpoint(
         model=model,
         trainer=payload.get("trainer"),
-        config=payload.get("config"),
+        config=payload.get("config") if isinstance(payload.get("config"), dict) else None,
         metadata=payload.get("metadata") or {},
     )
 

@@ -49,9 +49,13 @@ class DigitStore:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(self.path)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")  # a committed sample survives a crash or power loss
-        self._db.executescript(SCHEMA)
+        try:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")  # a committed sample survives a crash or power loss
+            self._db.executescript(SCHEMA)
+        except sqlite3.Error:
+            self._db.close()  # e.g. not a database: don't leak the connection
+            raise
 
     def close(self) -> None:
         self._db.close()

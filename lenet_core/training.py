@@ -75,6 +75,8 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, values: dict) -> TrainConfig:
         """Build from a saved dict, ignoring keys this version does not know."""
+        if not isinstance(values, dict):
+            raise ValueError(f"a training config must be a mapping, not {type(values).__name__}")
         known = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in values.items() if k in known})
 

@@ -222,3 +222,65 @@ def test_corrupt_data_folder_is_reported_and_the_data_kept(qtbot, make_window, t
     assert "train-images-idx3-ubyte.gz" in w.warnings[-1]
     assert w.worker.data is before
     assert "600 training images" in w.panel.data_label.text()
+
+
+def test_pause_survives_a_replaced_trainer(qtbot, mnist_dir):
+    """Pause pressed while new settings are on their way must still stop the run that follows."""
+    from app.worker import TrainingWorker
+    from lenet_core.training import TrainConfig
+
+    worker = TrainingWorker(new_model(0).state_dict(), TrainConfig(epochs=2, device="cpu"))
+    worker.start()
+    worker.load_data(str(mnist_dir))
+    stopped = []
+    worker.stopped.connect(lambda reason, message: stopped.append(reason))
+    worker.pause()
+    worker.configure(TrainConfig(epochs=2, device="cpu", batch_size=64))  # a new Trainer
+    worker.train()
+    assert stopped == ["stopped"] and worker.trainer.step_count == 0
+    worker.train()  # the request was used up: this run goes to the end
+    assert stopped[-1] == "finished"
+
+
+def test_weights_replaced_half_way_through_the_tutorial(qtbot, make_window):
+    w = make_window(data_dir=None)
+    drag(qtbot, w.canvas, [(0.5, 0.15), (0.5, 0.85)])
+    qtbot.waitUntil(lambda: w.tutorial.input is not None)
+    w.tutorial.next_line()
+    w.tutorial.next_line()  # forward done: autograd holds the weights
+    w.reset_weights()  # new weights copied into the same model
+    assert w.tutorial.walk is None  # the walk starts over instead of failing in backward()
+    w.tutorial.run_all()
+    assert w.tutorial.walk.done and len(w.tutorial.results) == 5
+
+
+def test_closing_while_a_slow_slot_runs_waits_instead_of_aborting(qtbot, make_window, monkeypatch, mnist_dir):
+    import app.worker
+
+    real_load = app.worker.load_mnist
+
+    def slow_load(folder):
+        time.sleep(2.5)  # longer than the 2 s join
+        return real_load(folder)
+
+    monkeypatch.setattr(app.worker, "load_mnist", slow_load)
+    w = make_window(data_dir=None)
+    w.load_data(str(mnist_dir))
+    qtbot.wait(200)
+    w.close()
+    assert not w.thread.isRunning()
+
+
+def test_odd_checkpoint_fields_are_refused_or_ignored(tmp_path):
+    from lenet_core.checkpoint import FORMAT, CheckpointError
+    from lenet_core.model import LeNet
+    from lenet_core.training import TrainConfig
+
+    state = LeNet().state_dict()
+    torch.save({"format": FORMAT, "version": "1", "model": state}, tmp_path / "v.pt")
+    with pytest.raises(CheckpointError, match="format version"):
+        load_checkpoint(tmp_path / "v.pt")
+    torch.save({"format": FORMAT, "version": 1, "model": state, "config": [1, 2]}, tmp_path / "c.pt")
+    assert load_checkpoint(tmp_path / "c.pt").config is None
+    with pytest.raises(ValueError, match="mapping"):
+        TrainConfig.from_dict([1, 2])
