@@ -68,6 +68,8 @@ def _fetch(
 ) -> None:
     """Download url into part, resuming from what part already holds; retries dropped connections with Range."""
     for _attempt in range(_RESUME_ATTEMPTS):
+        if cancel is not None and cancel.is_set():
+            raise DownloadCancelled(f"download of {name} cancelled")
         offset = part.stat().st_size if part.exists() else 0
         request = urllib.request.Request(url, headers={"User-Agent": "lenet-trainer"})
         if offset:
@@ -124,6 +126,8 @@ def download_file(
     part = dest / f".{name}.part"  # a name no dataset search matches
     tried = []
     for mirror in mirrors:
+        if cancel is not None and cancel.is_set():
+            raise DownloadCancelled(f"download of {name} cancelled")
         url = mirror.rstrip("/") + "/" + name
         try:
             _fetch(url, part, name, progress, cancel, timeout_s)
@@ -137,11 +141,10 @@ def download_file(
             raise
         except urllib.error.HTTPError as exc:
             tried.append(f"{url} (HTTP {exc.code} {exc.reason})")
-            part.unlink(missing_ok=True)
         except (urllib.error.URLError, OSError, ValueError, http.client.HTTPException) as exc:
+            # The bytes so far are kept for a resume (from the next mirror or a later try): MD5 checks them at the end.
             reason = getattr(exc, "reason", None) or exc
             tried.append(f"{url} ({reason})")
-            part.unlink(missing_ok=True)
         log.warning("download failed: %s", tried[-1])
     raise DownloadError(f"could not download {name}: " + ("tried " + "; ".join(tried) if tried else "no mirror given"))
 

@@ -33,7 +33,8 @@ def files(tmp_path_factory):
 
 class Server:
     """Paths: /good/NAME serves the file (with Range support), /missing/ answers 404, /corrupt/ serves wrong bytes,
-    /flaky/ drops the connection half-way through any response that starts at byte 0, /slow/ trickles."""
+    /flaky/ drops the connection half-way through any response that starts at byte 0, /drop/ through every
+    response, /slow/ trickles."""
 
     def __init__(self, contents):
         self.contents = contents
@@ -55,7 +56,7 @@ class Server:
                     data = gzip.compress(b"\x00\x00\x08\x03 not the published file")
                 start = 0
                 range_header = self.headers.get("Range")
-                if range_header and kind in ("good", "flaky"):
+                if range_header and kind in ("good", "flaky", "drop"):
                     start = int(range_header.removeprefix("bytes=").split("-")[0])
                     self.send_response(206)
                     self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
@@ -64,7 +65,7 @@ class Server:
                 self.send_header("Content-Length", str(len(data) - start))
                 self.end_headers()
                 body = data[start:]
-                if kind == "flaky" and start == 0:
+                if kind == "drop" or (kind == "flaky" and start == 0):
                     self.wfile.write(body[: len(body) // 2])
                     self.wfile.flush()
                     self.connection.shutdown(2)  # drop the connection mid-file
@@ -244,3 +245,17 @@ def test_gui_download_cancel_and_failure(qtbot, window, server, files):
     qtbot.waitUntil(lambda: window.download_dialog is None, timeout=5000)
     assert window.worker.data is None
     assert not window._has_mnist(window.mnist_home)
+
+
+def test_bytes_from_a_failing_mirror_are_resumed_from_the_next(tmp_path, server, files):
+    with pytest.raises(DownloadError, match="kept dropping"):
+        download_mnist(tmp_path, split="test", mirrors=[server.mirror("drop")], md5s=files[1])
+    part = tmp_path / ".t10k-images-idx3-ubyte.gz.part"
+    kept = part.stat().st_size
+    assert 0 < kept < len(files[0]["t10k-images-idx3-ubyte.gz"])
+    with pytest.raises(FileNotFoundError):
+        find_mnist(tmp_path)  # a partial file never passes as data
+    server.requests.clear()
+    download_mnist(tmp_path, split="test", mirrors=[server.mirror("good")], md5s=files[1])
+    assert server.requests[0] == ("/good/t10k-images-idx3-ubyte.gz", f"bytes={kept}-")
+    assert len(load_mnist(tmp_path, need_train=False).test) == 100
