@@ -339,6 +339,7 @@ class MainWindow(QMainWindow):
             lambda visible: visible and self.resizeDocks([self.tutorial_dock], [460], Qt.Orientation.Horizontal)
         )
         self._drawing_version = 0
+        self._newest_weights_here = False  # True after a change made here that the worker may not have taken yet
         self._tutorial_version = -1
 
         self.speed_label = QLabel("")
@@ -387,6 +388,7 @@ class MainWindow(QMainWindow):
     def _tutorial_stepped(self) -> None:
         """optimizer.step() in the tutorial changed the live model: the training worker takes the same weights."""
         self.request_weights.emit(snapshot(self.net))
+        self._newest_weights_here = True
         self.update_prediction()
 
     def set_language(self, code: str) -> None:
@@ -412,6 +414,7 @@ class MainWindow(QMainWindow):
     def _weights_changed(self, weights: dict[str, torch.Tensor]) -> None:
         self.tutorial.weights_replaced()  # before the in-place copy: a walk half-way holds the old graph
         self.net.load_state_dict(weights)
+        self._newest_weights_here = False
         self.update_prediction()
 
     # -- My digits ----------------------------------------------------------------------------------
@@ -582,6 +585,7 @@ class MainWindow(QMainWindow):
         self.request_weights.emit(weights)
         self.tutorial.weights_replaced()
         self.net.load_state_dict(weights)
+        self._newest_weights_here = True
         self.update_prediction()
         self.statusBar().showMessage(message, 5000)
 
@@ -724,6 +728,9 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         if not self.shutdown():
             self.thread.wait()  # a slot still running (a slow load, say): destroying a running QThread aborts
+        if not self._newest_weights_here and self.worker.trainer is not None:
+            # The worker's last snapshot may still be queued for this window: take its weights now (it has stopped).
+            self.net.load_state_dict(snapshot(self.worker.trainer.net))
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.setValue("window/splitter", self.splitter.saveState())
         self.settings.setValue("canvas/pen_width", self.pen_width.value())

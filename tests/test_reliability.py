@@ -284,3 +284,14 @@ def test_odd_checkpoint_fields_are_refused_or_ignored(tmp_path):
     assert load_checkpoint(tmp_path / "c.pt").config is None
     with pytest.raises(ValueError, match="mapping"):
         TrainConfig.from_dict([1, 2])
+
+
+def test_closing_mid_training_autosaves_the_latest_weights(qtbot, make_window, tmp_path):
+    w = make_window()
+    w.toggle_training()
+    qtbot.waitUntil(lambda: w.plots.point_count > 3, timeout=5000)
+    trainer = w.worker.trainer
+    w.close()
+    saved = load_checkpoint(tmp_path / "home" / "autosave.pt").model
+    for name, value in trainer.net.state_dict().items():
+        assert torch.equal(saved[name], value.cpu()), name  # the weights training ended with, not an older snapshot
