@@ -277,7 +277,6 @@ class MainWindow(QMainWindow):
         caption = QLabel("Label it:")
         caption.setToolTip("Press a digit key (0-9) or click a button to save the drawing to My digits")
         labels.addWidget(caption, 0, 0)
-        self.label_actions = []
         for digit in range(10):
             action = self._action(
                 str(digit),
@@ -285,7 +284,6 @@ class MainWindow(QMainWindow):
                 str(digit),
                 f"Save the drawing to My digits as a {digit} (and teach it, if Teach is ticked)",
             )
-            self.label_actions.append(action)
             button = action_button(action, f"label_{digit}")
             button.setMinimumWidth(28)
             labels.addWidget(button, digit // 5, 1 + digit % 5)

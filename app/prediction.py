@@ -9,7 +9,7 @@ from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QGridLayout, QLabel, QWidget
 
 from lenet_core.inference import Prediction
-from lenet_core.preprocess import MNIST_MEAN, MNIST_STD
+from lenet_core.preprocess import denormalize
 
 from .plots import style_plot
 
@@ -84,5 +84,4 @@ class PredictionPanel(QWidget):
         self.confidence.setText(f"{100 * prediction.confidence:.1f} % sure")
         brushes = [self._brushes[i == prediction.digit] for i in range(10)]
         self.bars.setOpts(height=prediction.probabilities, brushes=brushes)
-        pixels = prediction.input[0, 0].cpu().numpy() * MNIST_STD + MNIST_MEAN
-        self.seen.setImage(np.clip(pixels, 0, 1), levels=(0, 1))
+        self.seen.setImage(denormalize(prediction.input[0, 0].cpu()).numpy(), levels=(0, 1))

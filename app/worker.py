@@ -16,7 +16,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 
 from lenet_core.datasets import Mnist, TensorData, load_mnist
 from lenet_core.model import new_model
-from lenet_core.preprocess import MNIST_MEAN, MNIST_STD, PAD
+from lenet_core.preprocess import PAD, denormalize
 from lenet_core.training import EpochEvent, StepEvent, StoppedEvent, TrainConfig, Trainer, TrainingDiverged
 
 log = logging.getLogger(__name__)
@@ -136,8 +136,8 @@ class TrainingWorker(QObject):
             self.failed.emit("No test data yet: download MNIST or choose a folder with it (Training menu).")
             return
         result = self.trainer.evaluate(self.data.test)
-        pixels = self.data.test.images[:, 0, PAD:-PAD, PAD:-PAD] * MNIST_STD + MNIST_MEAN
-        images = (pixels.clamp(0, 1) * 255).round().to(torch.uint8).numpy()
+        pixels = denormalize(self.data.test.images[:, 0, PAD:-PAD, PAD:-PAD])
+        images = (pixels * 255).round().to(torch.uint8).numpy()
         self.evaluated.emit(images, self.data.test.labels.numpy(), result.predictions.numpy())
 
     @Slot(object)

@@ -27,7 +27,7 @@ from lenet_core.checkpoint import load_model
 from lenet_core.datasets import find_mnist
 from lenet_core.idx import read_images, read_labels
 from lenet_core.inference import DEFAULT_WEIGHTS
-from lenet_core.preprocess import normalize_batch, prepare
+from lenet_core.preprocess import denormalize, normalize_batch, prepare
 
 CANVAS = 280
 
@@ -107,7 +107,7 @@ def save_sheet(examples, path: str) -> None:
 
     tiles = []
     for canvas, x in examples:
-        seen = ((x[0, 0].numpy() * 0.3081 + 0.1307).clip(0, 1) * 255).astype(np.uint8)
+        seen = (denormalize(x[0, 0]).numpy() * 255).astype(np.uint8)
         top = Image.fromarray(canvas).resize((96, 96), Image.BOX)
         bottom = Image.fromarray(seen).resize((96, 96), Image.NEAREST)
         tile = Image.new("L", (100, 196), 128)

@@ -29,6 +29,11 @@ def normalize_batch(images: np.ndarray | torch.Tensor) -> torch.Tensor:
     return x.sub_(MNIST_MEAN).div_(MNIST_STD).contiguous()
 
 
+def denormalize(x: torch.Tensor) -> torch.Tensor:
+    """The inverse of the normalisation: model inputs back to pixel intensities in [0, 1]."""
+    return (x * MNIST_STD + MNIST_MEAN).clamp_(0.0, 1.0)
+
+
 def _as_unit_float(image: np.ndarray) -> np.ndarray:
     """Any 2-D drawing -> float32 in [0, 1], ink bright on dark."""
     image = np.asarray(image)
