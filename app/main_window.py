@@ -31,11 +31,12 @@ from PySide6.QtWidgets import (
 from lenet_core.checkpoint import Checkpoint, CheckpointError, load_checkpoint, save_checkpoint
 from lenet_core.datasets import DatasetNotFoundError, TensorData, find_mnist
 from lenet_core.download import DOWNLOAD_SIZE_MB, MIRRORS, default_data_dir
-from lenet_core.inference import DEFAULT_WEIGHTS, RESOURCES, predict
+from lenet_core.inference import DEFAULT_WEIGHTS, RESOURCES, classify
 from lenet_core.model import LeNet, new_model
 from lenet_core.my_digits import DigitStore
 from lenet_core.preprocess import prepare, to_mnist
-from lenet_core.training import PRESETS, EpochEvent, TrainConfig
+from lenet_core.threads import use_threads
+from lenet_core.training import PRESETS, EpochEvent, StepEvent, TrainConfig
 
 from .canvas import Canvas
 from .download import DownloadDialog
@@ -51,6 +52,7 @@ log = logging.getLogger(__name__)
 
 APP_NAME = "LeNet digit trainer"
 FEATURE_INTERVAL_MS = 100  # feature maps refresh at most 10 times a second
+STATUS_INTERVAL_MS = 250  # the epoch bar and the speed read-out: 4 times a second is readable, and cheap
 AUTOSAVE_NAME = "autosave.pt"
 I18N = RESOURCES / "i18n"  # compiled translations (.qm), made by resources/i18n/make_ts.py
 
@@ -76,6 +78,9 @@ class MainWindow(QMainWindow):
         data_home: str | os.PathLike | None = None,
     ) -> None:
         super().__init__()
+        # Before this thread's first torch op: the GUI predicts one drawing at a time on one core, and training
+        # keeps its full OpenMP team fast (two teams of all the cores make GNU OpenMP sleep between ops).
+        use_threads(1)
         self.setWindowTitle(APP_NAME)
         # Deleted on close, by the event loop of the GUI thread: never later by Python's garbage collector, which may
         # run on the training thread and must not destroy widgets and timers there.
@@ -93,6 +98,7 @@ class MainWindow(QMainWindow):
         self.running = False
         self.net = LeNet().eval()  # the GUI's copy, fed with snapshots from the worker
         self._last_progress: tuple[float, int] | None = None
+        self._pending_step: StepEvent | None = None  # the newest step, not yet in the epoch bar and status bar
 
         weights, config, self.weights_origin = self._initial_model()
         self.net.load_state_dict(weights)
@@ -134,6 +140,8 @@ class MainWindow(QMainWindow):
         self._predict_timer.timeout.connect(self.update_prediction)
         self._features_timer = QTimer(self, singleShot=True, interval=FEATURE_INTERVAL_MS)
         self._features_timer.timeout.connect(self._refresh_features)
+        self._status_timer = QTimer(self, singleShot=True, interval=STATUS_INTERVAL_MS)
+        self._status_timer.timeout.connect(self._show_step)
         self.canvas.drawingChanged.connect(self._drawing_changed)
         self.panel.config_changed.connect(self._config_changed)
         source_index = self.panel.source.findData(self._setting("training/source", "mnist", str))
@@ -337,6 +345,7 @@ class MainWindow(QMainWindow):
             lambda visible: visible and self.resizeDocks([self.tutorial_dock], [460], Qt.Orientation.Horizontal)
         )
         self._drawing_version = 0
+        self._input_version, self._input = -1, None  # the prepared drawing, and the drawing version it is of
         self._newest_weights_here = False  # True after a change made here that the worker may not have taken yet
         self._tutorial_version = -1
 
@@ -371,7 +380,9 @@ class MainWindow(QMainWindow):
 
     # -- prediction ---------------------------------------------------------------------------------
     def update_prediction(self) -> None:
-        self._prediction = predict(self.net, self.canvas.image())
+        if self._input_version != self._drawing_version:  # while training, only the weights change: prepare once
+            self._input, self._input_version = prepare(self.canvas.image()), self._drawing_version
+        self._prediction = classify(self.net, self._input)
         self.prediction.display(self._prediction)
         if self._tutorial_version != self._drawing_version:  # a new drawing: the tutorial walk starts over
             self._tutorial_version = self._drawing_version
@@ -599,6 +610,7 @@ class MainWindow(QMainWindow):
         self.panel.set_running(running)
         self.tutorial.setEnabled(not running)  # one model: the tutorial waits while training runs
         if not running:
+            self._show_step()  # the last steps of the run
             self._last_progress = None
 
     def _state_changed(self, state: str) -> None:
@@ -606,7 +618,16 @@ class MainWindow(QMainWindow):
 
     def _progress(self, progress: Progress) -> None:
         self.plots.add_losses(progress.steps, progress.losses)
-        event = progress.last
+        if progress.last is None:
+            return
+        self._pending_step = progress.last
+        if not self.running:  # one Step: show it at once
+            self._show_step()
+        elif not self._status_timer.isActive():
+            self._status_timer.start()
+
+    def _show_step(self) -> None:
+        event, self._pending_step = self._pending_step, None
         if event is None:
             return
         self.panel.progress.setRange(0, max(event.batches_per_epoch, 1))

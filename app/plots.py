@@ -13,7 +13,7 @@ from PySide6.QtGui import QAction, QColor, QGuiApplication
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QVBoxLayout, QWidget
 
 SMOOTHING = 0.98  # exponential moving average of the loss, as TensorBoard shows it
-SMOOTH_POINTS = 1000  # at most this many points of the moving average are drawn
+SMOOTH_SAMPLES_PER_PIXEL = 0.5  # the moving average is smooth: a point every 2 pixels draws it as well as all of them
 
 
 class _Growing:
@@ -35,6 +35,64 @@ class _Growing:
 
     def clear(self) -> None:
         self.size = 0
+
+
+class SteadyViewBox(pg.ViewBox):
+    """A ViewBox whose automatic range moves in coarse steps rather than with every new point.
+
+    A new range regenerates both axes and re-clips and re-downsamples every curve. Following a growing loss curve
+    exactly did that on every redraw, and was most of the GUI thread's work while training (the thread's CPU share
+    fell from 17 % of a core to about 10 % without it). So the automatic range leaves room (SLACK of the data's
+    extent) on each side the data outgrew, and shrinks only when the data fill less than KEEP of it. Ranges set by
+    the user (pan, zoom, View All) or by code are taken as they are.
+    """
+
+    SLACK = 0.25
+    KEEP = 0.6
+    PAD = 0.05
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.floors: list[float | None] = [None, None]  # the automatic range adds no room below these (x, y)
+
+    def setRange(self, rect=None, xRange=None, yRange=None, padding=None, update=True, disableAutoRange=True):
+        if not disableAutoRange:  # only ViewBox.updateAutoRange asks this way, with its padding already added
+            current = self.viewRange()
+            if xRange is not None:
+                xRange = self._steady(current[0], self._unpadded(0, xRange), self.floors[0])
+            if yRange is not None:
+                yRange = self._steady(current[1], self._unpadded(1, yRange), self.floors[1])
+        super().setRange(rect, xRange, yRange, padding, update, disableAutoRange)
+
+    def _unpadded(self, axis: int, padded) -> tuple[float, float]:
+        """The data's own bounds: updateAutoRange added suggestPadding() of their extent on each side."""
+        pad = self.suggestPadding(axis)
+        lo, hi = float(padded[0]), float(padded[1])
+        margin = pad * (hi - lo) / (1 + 2 * pad)
+        return lo + margin, hi - margin
+
+    @classmethod
+    def _steady(cls, current, data: tuple[float, float], floor: float | None) -> tuple[float, float]:
+        low, high = float(current[0]), float(current[1])
+        a, b = data
+        width = b - a
+        if not width > 0:  # one point, or none: ViewBox widens that itself
+            return a, b
+        at_floor = floor is not None and a >= floor - cls.PAD * width  # give or take the rounding of _unpadded
+        if at_floor:
+            a = max(a, floor)
+        if width < cls.KEEP * (high - low):  # the data shrank (cleared, or a new run): start from them
+            low, high = a - cls.PAD * width, b + cls.PAD * width
+        elif low <= a and b <= high:
+            return low, high
+        else:
+            if a < low:
+                low = a - cls.SLACK * width
+            if b > high:
+                high = b + cls.SLACK * width
+        if at_floor:
+            low = max(low, floor)
+        return low, high
 
 
 def redraw_interval_ms(max_rate_hz: float = 20.0) -> int:
@@ -64,7 +122,8 @@ class TrainingPlots(QWidget):
         faint = QColor(accent)
         faint.setAlpha(70)
 
-        self.loss_plot = pg.PlotWidget()
+        self.loss_plot = pg.PlotWidget(viewBox=SteadyViewBox())
+        self.loss_plot.getViewBox().floors = [0.0, 0.0]  # steps and (linear) losses are never negative
         self.loss_plot.setObjectName("loss_plot")
         self.loss_plot.setToolTip("Training loss per step (faint) and its moving average. Drag to pan, wheel to zoom.")
         style_plot(self.loss_plot)
@@ -75,7 +134,11 @@ class TrainingPlots(QWidget):
         item.setDownsampling(auto=True, mode="peak")
         item.setClipToView(True)
         self.raw_curve = self.loss_plot.plot(pen=pg.mkPen(faint, width=1))
-        self.smooth_curve = self.loss_plot.plot(pen=pg.mkPen(accent, width=2))
+        # A 2 px pen is slow to paint (about 0.6 ms for 1,000 points): draw what the pixels can show, no more.
+        self.smooth_curve = self.loss_plot.plot(
+            pen=pg.mkPen(accent, width=2), autoDownsampleFactor=SMOOTH_SAMPLES_PER_PIXEL
+        )
+        self.smooth_curve.setDownsampling(auto=True, method="subsample")
 
         self.accuracy_plot = pg.PlotWidget()
         self.accuracy_plot.setObjectName("accuracy_plot")
@@ -91,7 +154,7 @@ class TrainingPlots(QWidget):
 
         self.log_scale = QCheckBox("Log scale")
         self.log_scale.setToolTip("Show the loss on a logarithmic axis")
-        self.log_scale.toggled.connect(lambda on: self.loss_plot.setLogMode(y=on))
+        self.log_scale.toggled.connect(self._set_log_scale)
 
         row = QHBoxLayout()
         row.addWidget(self.loss_plot, 3)
@@ -109,6 +172,10 @@ class TrainingPlots(QWidget):
         self._timer.setInterval(redraw_interval_ms())
         self._timer.timeout.connect(self._redraw)
         self._timer.start()
+
+    def _set_log_scale(self, on: bool) -> None:
+        self.loss_plot.getViewBox().floors[1] = None if on else 0.0  # log10 of a loss may well be negative
+        self.loss_plot.setLogMode(y=on)
 
     def log_scale_action(self, parent) -> QAction:
         """A checkable menu action mirroring the log-scale box."""
@@ -149,10 +216,7 @@ class TrainingPlots(QWidget):
             self._dirty = False
             steps = self._steps.view()
             self.raw_curve.setData(steps, self._losses.view(), skipFiniteCheck=True)
-            # The moving average is smooth: ~1000 points draw it as well as 100k, and a 2 px pen is slow to paint.
-            stride = max(1, len(steps) // SMOOTH_POINTS)
-            keep = np.r_[np.arange(0, len(steps) - 1, stride), len(steps) - 1] if len(steps) else slice(0)
-            self.smooth_curve.setData(steps[keep], self._smooth.view()[keep], skipFiniteCheck=True)
+            self.smooth_curve.setData(steps, self._smooth.view(), skipFiniteCheck=True)
         if self._accuracy_dirty:
             self._accuracy_dirty = False
             accuracy = self._accuracy.view()

@@ -17,6 +17,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 from lenet_core.datasets import Mnist, TensorData, load_mnist
 from lenet_core.model import new_model
 from lenet_core.preprocess import PAD, denormalize
+from lenet_core.threads import CORES, use_threads
 from lenet_core.training import EpochEvent, StepEvent, StoppedEvent, TrainConfig, Trainer, TrainingDiverged
 
 log = logging.getLogger(__name__)
@@ -65,6 +66,7 @@ class TrainingWorker(QObject):
     @Slot()
     def start(self) -> None:
         """Connected to QThread.started: build the engine on the worker thread, off the GUI's start-up path."""
+        use_threads(CORES)  # all the cores for training; the GUI thread keeps to one (lenet_core.threads)
         if self.trainer is None:
             self.trainer = self._new_trainer(self._weights)
 

@@ -37,10 +37,17 @@ def default_model() -> LeNet:
     return load_model(DEFAULT_WEIGHTS)
 
 
-@torch.inference_mode()
 def predict(net: LeNet, image: np.ndarray) -> Prediction:
     """Classify a drawing (2-D array, ink bright on dark or dark on light); an empty drawing gives no digit."""
-    input = prepare(image)
+    return classify(net, prepare(image))
+
+
+@torch.inference_mode()
+def classify(net: LeNet, input: torch.Tensor | None) -> Prediction:
+    """Classify a prepared input (1 x 1 x 32 x 32, from `prepare`); None (an empty drawing) gives no digit.
+
+    For a drawing shown while the weights change: prepare it once, classify it with each new set of weights.
+    """
     if input is None:
         return Prediction(None, None)
     param = next(net.parameters())

@@ -80,3 +80,6 @@ def make_window(qtbot, tmp_path, mnist_dir, monkeypatch):
         if shiboken6.isValid(window):
             window.close()
     qtbot.wait(10)  # let deleteLater run
+    from lenet_core.threads import CORES, use_threads
+
+    use_threads(CORES)  # the window kept this thread to one core; the core tests that follow train here

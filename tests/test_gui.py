@@ -8,11 +8,13 @@ import numpy as np
 import pyqtgraph as pg
 import pytest
 import torch
-from PySide6.QtCore import QPoint, Qt
+from PySide6.QtCore import QPoint, Qt, QTimer
 from PySide6.QtWidgets import QLabel, QToolButton
 
+from app.feature_maps import CONV1, CONV2, FILTERS, GAP, FeatureMaps
 from app.main_window import AUTOSAVE_NAME
 from lenet_core.checkpoint import load_checkpoint
+from lenet_core.threads import CORES
 from lenet_core.training import PRESETS
 
 
@@ -66,6 +68,9 @@ def test_start_pause_and_step(qtbot, make_window):
     qtbot.waitUntil(lambda: window.plots.point_count >= 5, timeout=10000)
     qtbot.waitUntil(lambda: not torch.equal(window.net.conv1.weight, before), timeout=5000)
     assert not step_button.isEnabled()
+    qtbot.waitUntil(lambda: "steps/s" in window.speed_label.text(), timeout=3000)  # the status bar's speed
+    assert "samples/s" in window.speed_label.text()
+    assert window.panel.progress.value() > 0
 
     qtbot.mouseClick(train_button, Qt.MouseButton.LeftButton)  # pause
     qtbot.waitUntil(lambda: not window.running, timeout=2000)
@@ -74,12 +79,54 @@ def test_start_pause_and_step(qtbot, make_window):
     qtbot.wait(300)
     assert worker.trainer.step_count == paused_at
     assert window.plots.point_count == paused_at
+    assert window.speed_label.text().startswith(f"step {paused_at:,}  ·")  # the last step, not a stale one
 
     assert step_button.isEnabled()
     qtbot.mouseClick(step_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: window.plots.point_count == paused_at + 1, timeout=3000)
     qtbot.wait(200)
     assert worker.trainer.step_count == paused_at + 1
+    assert window.speed_label.text().startswith(f"step {paused_at + 1:,}  ·")
+
+
+def test_gui_thread_predicts_on_one_core_and_training_gets_all(qtbot, make_window):
+    """torch's thread count is per thread: two teams of all the cores slowed training by a quarter."""
+    window = make_window(data_dir=None)
+    assert torch.get_num_threads() == 1
+    on_worker: list[int] = []
+    QTimer.singleShot(0, window.worker, lambda: on_worker.append(torch.get_num_threads()))
+    qtbot.waitUntil(lambda: bool(on_worker))
+    assert on_worker == [CORES]
+
+
+def test_feature_maps_show_the_drawing_and_follow_training(qtbot, make_window):
+    window = make_window()
+    maps = window.findChild(FeatureMaps, "feature_maps")
+    filters_before = maps.images[FILTERS].image.copy()
+    assert maps.images[CONV1].image is None  # nothing drawn yet
+    drag(qtbot, window.canvas, [(0.5, 0.15), (0.5, 0.85)])
+    qtbot.waitUntil(lambda: maps.images[CONV1].image is not None)
+    activations = window._prediction.activations
+    lut = maps._activation_lut
+    for row, layer in ((CONV1, activations.conv1[0]), (CONV2, activations.conv2[0])):
+        shown = maps.images[row].image
+        assert shown.shape[:2] == row.shape
+        top = float(layer.max())
+        for index, fmap in enumerate(layer):
+            y, x = row.origin(index)
+            tile = shown[y : y + row.tile : row.zoom, x : x + row.tile : row.zoom]
+            peak = np.unravel_index(int(fmap.argmax()), fmap.shape)
+            if float(fmap.max()) == top:
+                assert (tile[peak] == lut[255]).all()  # the layer's strongest activation: the top colour
+            assert (tile[fmap.numpy() == 0] == lut[0]).all()  # ReLU's zeros: the bottom colour
+        assert (shown[:, row.tile : row.tile + GAP] == maps._background).all()  # a gap between tiles
+
+    window.toggle_training()
+    qtbot.waitUntil(lambda: not np.array_equal(maps.images[FILTERS].image, filters_before), timeout=10000)
+    window.toggle_training()
+    qtbot.waitUntil(lambda: not window.running, timeout=3000)
+    qtbot.mouseClick(window.findChild(QToolButton, "clear_button"), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: maps.images[CONV1].image is None)
 
 
 def test_closing_mid_training_stops_the_thread(qtbot, make_window, qtlog):

@@ -1,19 +1,29 @@
 import numpy as np
 
-from app.plots import SMOOTH_POINTS, TrainingPlots
+from app.plots import SteadyViewBox, TrainingPlots
 
 
 def test_loss_plot_keeps_every_point_but_draws_few(qtbot):
     plots = TrainingPlots()
     qtbot.addWidget(plots)
+    plots.resize(800, 400)
+    plots.show()
+    qtbot.waitExposed(plots)
     losses = np.linspace(2.3, 0.1, 100_000)
     plots.add_losses(list(range(1, 100_001)), list(losses))
     plots._redraw()
     x, y = plots.raw_curve.getOriginalDataset()
     assert len(x) == 100_000 and y[-1] == losses[-1]
     sx, sy = plots.smooth_curve.getOriginalDataset()
-    assert len(sx) <= SMOOTH_POINTS + 2 and sx[0] == 1 and sx[-1] == 100_000
+    assert len(sx) == 100_000
     assert abs(sy[-1] - losses[-1]) < 0.01  # the moving average has caught up with the slow decline
+    plots.loss_plot.getViewBox().updateAutoRange()  # as the next paint does
+    width = plots.loss_plot.getViewBox().width()
+    drawn_raw, _ = plots.raw_curve.getData()
+    drawn_smooth, _ = plots.smooth_curve.getData()
+    assert 0 < len(drawn_raw) <= 2 * 5 * width + 2  # peak mode: a min and a max per ~5 samples a pixel
+    assert width / 4 <= len(drawn_smooth) <= width + 2  # about a point every 2 pixels
+    assert drawn_smooth[0] == 1 and drawn_smooth[-1] > 100_000 - 2 * 100_000 / width
     assert plots.loss_plot.getPlotItem().clipToViewMode()
     plots.log_scale.setChecked(True)
     assert plots.loss_plot.getPlotItem().ctrl.logYCheck.isChecked()
@@ -31,3 +41,37 @@ def test_accuracy_points_and_clear(qtbot):
     plots._redraw()
     x, _ = plots.accuracy_curve.getOriginalDataset()
     assert plots.point_count == 0 and (x is None or len(x) == 0)
+
+
+def test_loss_plot_range_follows_the_data_in_steps(qtbot):
+    """Auto-range keeps up with new points but changes the range (and redraws the axes) only now and then."""
+    plots = TrainingPlots()
+    qtbot.addWidget(plots)
+    plots.resize(800, 400)
+    plots.show()
+    qtbot.waitExposed(plots)
+    view = plots.loss_plot.getViewBox()
+    changes = []
+    view.sigRangeChanged.connect(lambda *_: changes.append(view.viewRange()))
+    rng = np.random.default_rng(0)
+    for start in range(1, 2001, 5):  # 400 redraws, as 20 Hz of training would give in 20 s
+        steps = np.arange(start, start + 5)
+        plots.add_losses(list(steps), list(2.3 * np.exp(-steps / 500) + 0.1 * rng.random(5)))
+        plots._redraw()
+        view.updateAutoRange()
+        (x0, x1), (y0, y1) = view.viewRange()
+        assert x0 <= 1 and x1 >= steps[-1]  # every point in view
+        assert y0 <= plots._losses.view().min() and y1 >= plots._losses.view().max()
+    assert x0 == 0 and y0 == 0  # steps and losses are never negative: no room wasted below zero
+    assert x1 < 1.3 * 2000
+    assert 3 <= len(changes) <= 40  # about every 25 % of growth, not 400 times
+
+
+def test_steady_range_shrinks_when_the_data_does():
+    assert SteadyViewBox._steady((0, 100), (0, 90), 0.0) == (0, 100)  # room left: kept
+    low, high = SteadyViewBox._steady((0, 100), (0, 110), 0.0)
+    assert low == 0 and high == 110 + 0.25 * 110  # outgrown: room for 25 % more
+    low, high = SteadyViewBox._steady((0, 100), (0, 10), 0.0)
+    assert low == 0 and 10 < high < 11  # the data fill a tenth (a new run): fit them again
+    low, high = SteadyViewBox._steady((-1, 0), (-3, -2), None)
+    assert low < -3 and high == 0  # no floor (log scale): room below too

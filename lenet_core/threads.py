@@ -1,0 +1,24 @@
+"""CPU threads for a program that trains on one thread and does light torch work on another (a GUI).
+
+torch's intra-op thread count is a setting *of the calling thread* (OpenMP's `nthreads` ICV): each Python thread
+that runs a parallel op gets its own OpenMP team. When two threads each own a team of all the cores, GNU OpenMP
+sees more threads than cores and stops spin-waiting between parallel regions; LeNet's small ops then pay a sleep
+and a wake-up each. Measured on 2 cores: the engine on a worker thread ran ~25 % slower than on the main thread
+once the main thread had run one parallel op, and as fast as on the main thread when the main thread was kept to
+one thread. So: the thread that only predicts single drawings uses one thread; the training thread uses `CORES`.
+"""
+
+from __future__ import annotations
+
+import torch
+
+CORES = torch.get_num_threads()  # what torch chose for this machine (or OMP_NUM_THREADS), read at import
+
+
+def use_threads(n: int) -> int:
+    """Run the torch ops called from *this* thread on `n` intra-op threads; returns the count now in effect.
+
+    Call it before the thread's first torch op: a team already made keeps its threads (idle, but counted).
+    """
+    torch.set_num_threads(n)
+    return torch.get_num_threads()  # also ends torch's lazy per-thread set-up, which would read the global count
