@@ -45,6 +45,7 @@ class PredictionPanel(QWidget):
         self._brushes = (pg.mkBrush(muted), pg.mkBrush(highlight))
         self.bars = pg.BarGraphItem(x=np.arange(10), height=np.zeros(10), width=0.7, brush=self._brushes[0])
         self.bars_plot.addItem(self.bars)
+        self._seen_input = None  # the input shown in the "network input" view
 
         self.seen_plot = pg.PlotWidget()
         self.seen_plot.setToolTip("What the network sees: your drawing cropped, scaled and centred like MNIST")
@@ -79,9 +80,12 @@ class PredictionPanel(QWidget):
             self.confidence.setText("Draw a digit")
             self.bars.setOpts(height=np.zeros(10))
             self.seen.clear()
+            self._seen_input = None
             return
         self.digit.setText(str(prediction.digit))
         self.confidence.setText(f"{100 * prediction.confidence:.1f} % sure")
         brushes = [self._brushes[i == prediction.digit] for i in range(10)]
         self.bars.setOpts(height=prediction.probabilities, brushes=brushes)
-        self.seen.setImage(denormalize(prediction.input[0, 0].cpu()).numpy(), levels=(0, 1))
+        if prediction.input is not self._seen_input:  # while training only the weights change, not the input
+            self._seen_input = prediction.input
+            self.seen.setImage(denormalize(prediction.input[0, 0].cpu()).numpy(), levels=(0, 1))

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QLabel, QToolButton
 from app.feature_maps import CONV1, CONV2, FILTERS, GAP, FeatureMaps
 from app.main_window import AUTOSAVE_NAME
 from lenet_core.checkpoint import load_checkpoint
+from lenet_core.preprocess import denormalize, prepare
 from lenet_core.threads import CORES
 from lenet_core.training import PRESETS
 
@@ -44,11 +45,15 @@ def test_drawing_a_stroke_shows_a_digit_then_undo_and_clear(qtbot, make_window):
     assert digit_label(window).text() == "1"
     one = canvas.image().copy()
     assert one.max() == 255
+    seen_one = window.prediction.seen.image.copy()  # "what the network sees": the prepared 32x32 input
+    np.testing.assert_allclose(seen_one, denormalize(prepare(one)[0, 0]).numpy())
 
     drag(qtbot, canvas, [(0.3, 0.5), (0.7, 0.5)])  # a second stroke
     qtbot.waitUntil(lambda: (canvas.image() != one).any())
+    qtbot.waitUntil(lambda: not np.array_equal(window.prediction.seen.image, seen_one))
     qtbot.keyClick(canvas, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)  # undo: back to the one
     qtbot.waitUntil(lambda: (canvas.image() == one).all())
+    qtbot.waitUntil(lambda: np.array_equal(window.prediction.seen.image, seen_one))
 
     qtbot.mouseClick(window.findChild(QToolButton, "clear_button"), Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: digit_label(window).text() == "")
