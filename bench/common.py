@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import operator
 import os
 import statistics
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,3 +43,40 @@ class Stopwatch:
 
     def __exit__(self, *exc) -> None:
         self.elapsed_s = time.perf_counter() - self.started
+
+
+_COMPARE = {">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt}
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One line of the results table: a measured value and, unless it is only informative, the target it must meet."""
+
+    name: str
+    value: float | None  # None: never reached, which fails any target
+    unit: str = ""
+    target: str | None = None  # an operator and a number, e.g. ">= 1.2" or "< 10"; None: no target
+    digits: int = 2
+
+    @property
+    def passed(self) -> bool | None:
+        if self.target is None:
+            return None
+        op, limit = self.target.split()
+        return self.value is not None and _COMPARE[op](self.value, float(limit))
+
+    def cells(self) -> tuple[str, str, str, str]:
+        unit = f" {self.unit}" if self.unit else ""
+        value = "not reached" if self.value is None else f"{self.value:,.{self.digits}f}{unit}"
+        target = "" if self.target is None else f"{self.target}{unit}"
+        verdict = {None: "", True: "pass", False: "FAIL"}[self.passed]
+        return self.name, value, target, verdict
+
+
+def format_table(figures: list[Figure]) -> str:
+    """figure | value | target | pass/FAIL, as aligned plain text."""
+    rows = [("figure", "value", "target", "pass/FAIL"), *(f.cells() for f in figures)]
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    lines = [" | ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows]
+    lines.insert(1, "-+-".join("-" * width for width in widths))
+    return "\n".join(lines)

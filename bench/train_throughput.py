@@ -17,12 +17,13 @@ from torch import nn, optim
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import Stopwatch, interleaved, median, require_mnist
+from bench.common import Figure, Stopwatch, interleaved, median, require_mnist
 from lenet_core.datasets import load_mnist
 from lenet_core.model import new_model
 from lenet_core.training import PRESETS, Trainer
 
 BATCH = 64
+TARGET_RATIO = 1.2  # the engine must beat the loop a reader would write (issue 7)
 
 
 def plain_loop(images: torch.Tensor, labels: torch.Tensor, steps: int):
@@ -79,16 +80,25 @@ def measure(steps: int = 150, repeats: int = 7) -> dict[str, float]:
     }
 
 
+def figures(result: dict[str, float]) -> list[Figure]:
+    """The engine's samples/s over the plain loop's, measured alternately in one process; both rates for context."""
+    return [
+        Figure("training throughput, engine / plain loop", result["ratio"], target=f">= {TARGET_RATIO}"),
+        Figure("  engine (batch 64, no augmentation)", result["engine_samples_per_s"], "samples/s", digits=0),
+        Figure("  plain tutorial loop", result["plain_samples_per_s"], "samples/s", digits=0),
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=150)
     parser.add_argument("--repeats", type=int, default=7)
     args = parser.parse_args()
-    figures = measure(args.steps, args.repeats)
+    result = measure(args.steps, args.repeats)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, batch {BATCH}, no augmentation")
-    print(f"plain tutorial loop : {figures['plain_samples_per_s']:9.0f} samples/s (median)")
-    print(f"lenet_core engine   : {figures['engine_samples_per_s']:9.0f} samples/s (median)")
-    print(f"engine / plain      : {figures['ratio']:9.2f} (median of per-repetition ratios; target >= 0.95)")
+    print(f"plain tutorial loop : {result['plain_samples_per_s']:9.0f} samples/s (median)")
+    print(f"lenet_core engine   : {result['engine_samples_per_s']:9.0f} samples/s (median)")
+    print(f"engine / plain      : {result['ratio']:9.2f} (median of per-repetition ratios; target >= {TARGET_RATIO})")
 
 
 if __name__ == "__main__":
