@@ -61,7 +61,12 @@ def gui_run(app, data_dir: Path, seconds: float) -> tuple[float, list[float]]:
     )
     window.resize(1280, 800)
     window.show()
-    while window.worker.data is None:
+
+    def trainer_has_data() -> bool:  # the worker replaces its Trainer once the data are in
+        trainer = window.worker.trainer
+        return trainer is not None and trainer.train_data is not None
+
+    while not trainer_has_data():
         app.processEvents()
         time.sleep(0.01)  # waiting for the data to load, before anything is timed
     draw_seven(window)
@@ -81,7 +86,7 @@ def gui_run(app, data_dir: Path, seconds: float) -> tuple[float, list[float]]:
     window.toggle_training()
     while not window.running:
         app.processEvents()
-    trainer = window.worker.trainer  # the one training now (loading the data made a new one)
+    trainer = window.worker.trainer
     start_samples, started = trainer.samples_seen, time.perf_counter()
     heartbeat.start()
     loop = QEventLoop()  # the window runs as in real use: the event loop waits, nothing polls
