@@ -35,7 +35,7 @@ from lenet_core.inference import DEFAULT_WEIGHTS, RESOURCES, classify
 from lenet_core.model import LeNet, new_model
 from lenet_core.my_digits import DigitStore
 from lenet_core.preprocess import prepare, to_mnist
-from lenet_core.threads import use_threads
+from lenet_core.threads import one_malloc_arena, use_threads
 from lenet_core.training import PRESETS, EpochEvent, StepEvent, TrainConfig
 
 from .canvas import Canvas
@@ -81,6 +81,7 @@ class MainWindow(QMainWindow):
         # Before this thread's first torch op: the GUI predicts one drawing at a time on one core, and training
         # keeps its full OpenMP team fast (two teams of all the cores make GNU OpenMP sleep between ops).
         use_threads(1)
+        one_malloc_arena()  # before the training thread starts: it would keep ~80 MB more in an arena of its own
         self.setWindowTitle(APP_NAME)
         # Deleted on close, by the event loop of the GUI thread: never later by Python's garbage collector, which may
         # run on the training thread and must not destroy widgets and timers there.

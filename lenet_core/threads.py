@@ -10,6 +10,9 @@ one thread. So: the thread that only predicts single drawings uses one thread; t
 
 from __future__ import annotations
 
+import ctypes
+import sys
+
 import torch
 
 CORES = torch.get_num_threads()  # what torch chose for this machine (or OMP_NUM_THREADS), read at import
@@ -22,3 +25,22 @@ def use_threads(n: int) -> int:
     """
     torch.set_num_threads(n)
     return torch.get_num_threads()  # also ends torch's lazy per-thread set-up, which would read the global count
+
+
+M_ARENA_MAX = -8  # glibc's mallopt parameter
+
+
+def one_malloc_arena() -> bool:
+    """Let threads started from now on share glibc's main malloc arena instead of each making its own.
+
+    A training thread's arena kept ~80 MB more of freed tensor memory than the main arena does (the window's peak
+    memory while training: 756-783 MB with an arena per thread, 679-697 MB with one). Linux with glibc only; returns
+    whether the setting was taken.
+    """
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):  # not glibc (musl, say)
+        return False
+    return bool(mallopt(M_ARENA_MAX, 1))

@@ -28,6 +28,7 @@ OPTIMIZERS = ("sgd", "adam")
 LR_SCHEDULES = ("constant", "onecycle", "cosine")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 _BACKGROUND = -MNIST_MEAN / MNIST_STD  # a blank pixel, normalised
+EVAL_BATCH = 250  # as fast as 1,000 (~60k images/s here), and a quarter of the memory: conv2 alone is 50 MB at 1,000
 
 
 @dataclass(frozen=True)
@@ -458,7 +459,7 @@ class Trainer:
         raise AssertionError("run() always ends with a StoppedEvent")
 
     @torch.inference_mode()
-    def evaluate(self, data: TensorData, batch_size: int = 1000) -> EvalResult:
+    def evaluate(self, data: TensorData, batch_size: int = EVAL_BATCH) -> EvalResult:
         """Loss and accuracy of the current weights on data."""
         return evaluate(self.net, data, self.device, batch_size)
 
@@ -484,7 +485,7 @@ class Trainer:
 
 @torch.inference_mode()
 def evaluate(
-    net: nn.Module, data: TensorData, device: torch.device | str = "cpu", batch_size: int = 1000
+    net: nn.Module, data: TensorData, device: torch.device | str = "cpu", batch_size: int = EVAL_BATCH
 ) -> EvalResult:
     """Mean cross-entropy and accuracy of net on data, in inference mode."""
     device = torch.device(device)
