@@ -7,6 +7,7 @@ sets the engine's thread-safe stop flag, which the run loop checks between steps
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -22,8 +23,11 @@ from lenet_core.training import EpochEvent, StepEvent, StoppedEvent, TrainConfig
 
 log = logging.getLogger(__name__)
 
-PROGRESS_INTERVAL_S = 1 / 20  # hand step results to the GUI at most this often, in batches
-WEIGHTS_INTERVAL_S = 1 / 10  # and a snapshot of the weights at most this often
+# What the GUI does with these costs training time (see app/plots.redraw_interval_ms): the loss plot redraws at
+# 10 Hz, and each weight snapshot means a prediction, the probability bars and the feature maps redrawn.
+PROGRESS_INTERVAL_S = 1 / 10  # hand step results to the GUI at most this often, in batches
+WEIGHTS_INTERVAL_S = 1 / 5  # and a snapshot of the weights at most this often
+STARTUP_SWITCH_INTERVAL_S = 0.0005  # how long the GUI thread may wait for the GIL while the engine is being built
 
 
 @dataclass
@@ -68,7 +72,14 @@ class TrainingWorker(QObject):
         """Connected to QThread.started: build the engine on the worker thread, off the GUI's start-up path."""
         use_threads(CORES)  # all the cores for training; the GUI thread keeps to one (lenet_core.threads)
         if self.trainer is None:
-            self.trainer = self._new_trainer(self._weights)
+            # The first optimizer imports torch._dynamo: ~1 s of Python holding the GIL. With the usual 5 ms switch
+            # interval, each GIL hand-back cost the GUI thread up to 5 ms, and drawing right after start stuttered.
+            interval = sys.getswitchinterval()
+            sys.setswitchinterval(STARTUP_SWITCH_INTERVAL_S)
+            try:
+                self.trainer = self._new_trainer(self._weights)
+            finally:
+                sys.setswitchinterval(interval)
 
     def _train_set(self) -> TensorData | None:
         mnist = self.data.train if self.data else None
