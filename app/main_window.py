@@ -748,9 +748,9 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         if not self.shutdown():
             self.thread.wait()  # a slot still running (a slow load, say): destroying a running QThread aborts
-        if not self._newest_weights_here and self.worker.trainer is not None:
+        if not self._newest_weights_here:
             # The worker's last snapshot may still be queued for this window: take its weights now (it has stopped).
-            self.net.load_state_dict(snapshot(self.worker.trainer.net))
+            self.net.load_state_dict(self.worker.weights())
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.setValue("window/splitter", self.splitter.saveState())
         self.settings.setValue("canvas/pen_width", self.pen_width.value())

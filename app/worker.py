@@ -7,7 +7,6 @@ sets the engine's thread-safe stop flag, which the run loop checks between steps
 from __future__ import annotations
 
 import logging
-import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -27,7 +26,6 @@ log = logging.getLogger(__name__)
 # 10 Hz, and each weight snapshot means a prediction, the probability bars and the feature maps redrawn.
 PROGRESS_INTERVAL_S = 1 / 10  # hand step results to the GUI at most this often, in batches
 WEIGHTS_INTERVAL_S = 1 / 5  # and a snapshot of the weights at most this often
-STARTUP_SWITCH_INTERVAL_S = 0.0005  # how long the GUI thread may wait for the GIL while the engine is being built
 
 
 @dataclass
@@ -62,24 +60,17 @@ class TrainingWorker(QObject):
         self.data: Mnist | None = None
         self.my_digits: TensorData | None = None
         self.source = "mnist"  # what training runs on: "mnist", "mnist+mine" or "mine"
-        self._weights = weights
-        self.trainer: Trainer | None = None  # made on the worker thread: the first optimizer imports for ~1 s
+        self._weights = weights  # the weights while there is no Trainer
+        # Built when first needed, on this thread: the first optimizer imports torch._dynamo, ~1 s of Python that
+        # holds the GIL and made drawing stutter (p95 ~20 ms a move) for the first seconds after start.
+        self.trainer: Trainer | None = None
         # A pause asked for outlives a Trainer replaced meanwhile (new data, config or weights) until a run uses it.
         self._pause_requested = threading.Event()
 
     @Slot()
     def start(self) -> None:
-        """Connected to QThread.started: build the engine on the worker thread, off the GUI's start-up path."""
+        """Connected to QThread.started."""
         use_threads(CORES)  # all the cores for training; the GUI thread keeps to one (lenet_core.threads)
-        if self.trainer is None:
-            # The first optimizer imports torch._dynamo: ~1 s of Python holding the GIL. With the usual 5 ms switch
-            # interval, each GIL hand-back cost the GUI thread up to 5 ms, and drawing right after start stuttered.
-            interval = sys.getswitchinterval()
-            sys.setswitchinterval(STARTUP_SWITCH_INTERVAL_S)
-            try:
-                self.trainer = self._new_trainer(self._weights)
-            finally:
-                sys.setswitchinterval(interval)
 
     def _train_set(self) -> TensorData | None:
         mnist = self.data.train if self.data else None
@@ -89,6 +80,18 @@ class TrainingWorker(QObject):
         if self.source == "mnist+mine" and mnist is not None and mine is not None:
             return TensorData(torch.cat([mnist.images, mine.images]), torch.cat([mnist.labels, mine.labels]), "both")
         return mnist
+
+    def _engine(self) -> Trainer:
+        """The Trainer, built now if there is none yet."""
+        if self.trainer is None:
+            self.trainer = self._new_trainer(self._weights)
+        return self.trainer
+
+    def _drop_trainer(self, weights: dict[str, torch.Tensor] | None = None) -> None:
+        """New data, settings or weights: the next use builds a Trainer (a fresh optimizer) from these weights."""
+        if weights is None:
+            weights = snapshot(self.trainer.net) if self.trainer is not None else self._weights
+        self._weights, self.trainer = weights, None
 
     def _new_trainer(self, weights: dict[str, torch.Tensor]) -> Trainer:
         net = new_model(self.config.seed)
@@ -100,6 +103,10 @@ class TrainingWorker(QObject):
         return trainer
 
     # -- called from the GUI thread -------------------------------------------------------------
+    def weights(self) -> dict[str, torch.Tensor]:
+        """A copy of the weights the worker trains. Only while it is idle (or its thread has stopped)."""
+        return snapshot(self.trainer.net) if self.trainer is not None else dict(self._weights)
+
     def pause(self) -> None:
         """Stop the current run after the step in progress (thread-safe)."""
         self._pause_requested.set()
@@ -115,7 +122,7 @@ class TrainingWorker(QObject):
         except (OSError, ValueError) as exc:
             self.data_failed.emit(f"Could not load MNIST from {folder}: {exc}\n\nThe data loaded before is kept.")
             return
-        self.trainer = self._new_trainer(snapshot(self.trainer.net))
+        self._drop_trainer()
         files = self.data.files
         self.data_loaded.emit(
             f"MNIST: {len(self.data.train):,} training images ({files.train.images.name}), "
@@ -127,13 +134,13 @@ class TrainingWorker(QObject):
     def set_source(self, source: str, my_digits: TensorData | None) -> None:
         """Train on MNIST, MNIST + My digits, or My digits only (a fresh optimizer on the current weights)."""
         self.source, self.my_digits = source, my_digits
-        self.trainer = self._new_trainer(snapshot(self.trainer.net))
+        self._drop_trainer()
 
     @Slot(object, object, object)
     def teach(self, input: torch.Tensor, label: torch.Tensor, also: TensorData | None) -> None:
         """Learn one labelled drawing now, with the user's other digits and replayed MNIST (Trainer.teach)."""
         try:
-            steps, learnt = self.trainer.teach(
+            steps, learnt = self._engine().teach(
                 input, label, also=also, replay_from=self.data.train if self.data else None
             )
         except TrainingDiverged as exc:
@@ -148,7 +155,7 @@ class TrainingWorker(QObject):
         if self.data is None or self.data.test is None:
             self.failed.emit("No test data yet: download MNIST or choose a folder with it (Training menu).")
             return
-        result = self.trainer.evaluate(self.data.test)
+        result = self._engine().evaluate(self.data.test)
         pixels = denormalize(self.data.test.images[:, 0, PAD:-PAD, PAD:-PAD])
         images = (pixels * 255).round().to(torch.uint8).numpy()
         self.evaluated.emit(images, self.data.test.labels.numpy(), result.predictions.numpy())
@@ -157,13 +164,13 @@ class TrainingWorker(QObject):
     def configure(self, config: TrainConfig) -> None:
         """New hyper-parameters: a fresh optimizer and schedule on the current weights."""
         self.config = config
-        self.trainer = self._new_trainer(snapshot(self.trainer.net))
+        self._drop_trainer()
 
     @Slot(object)
     def set_weights(self, weights: dict[str, torch.Tensor]) -> None:
         """Replace the weights (reset, or a loaded checkpoint); training starts over from them."""
-        self.trainer = self._new_trainer(weights)
-        self.weights_changed.emit(snapshot(self.trainer.net))
+        self._drop_trainer(weights)
+        self.weights_changed.emit(weights)
 
     @Slot()
     def train(self) -> None:
@@ -171,14 +178,14 @@ class TrainingWorker(QObject):
         if not self._check_data():
             self.state_changed.emit("idle")  # the window had already switched to "running"
             return
-        if self.trainer.epoch >= self.config.epochs:  # a finished run: start another round
-            self.trainer = self._new_trainer(snapshot(self.trainer.net))
+        if self._engine().epoch >= self.config.epochs:  # a finished run: start another round
+            self._drop_trainer()
         self.state_changed.emit("running")
         pending = Progress()
         last_progress = last_weights = time.monotonic()
         final = StoppedEvent("stopped")
         try:
-            for event in self.trainer.run():
+            for event in self._engine().run():
                 now = time.monotonic()
                 if isinstance(event, StepEvent):
                     pending.steps.append(event.step)
@@ -211,7 +218,7 @@ class TrainingWorker(QObject):
         if not self._check_data():
             return
         try:
-            event = self.trainer.step()
+            event = self._engine().step()
         except TrainingDiverged as exc:
             self.stopped.emit("diverged", str(exc))
             return
@@ -221,7 +228,8 @@ class TrainingWorker(QObject):
         self.weights_changed.emit(snapshot(self.trainer.net))
 
     def _check_data(self) -> bool:
-        if self.trainer.train_data is None or len(self.trainer.train_data) == 0:
+        train = self._train_set()
+        if train is None or len(train) == 0:
             if self.source == "mine":
                 self.failed.emit("My digits is empty: draw digits and label them (keys 0-9) first.")
             else:

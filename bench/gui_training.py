@@ -62,11 +62,7 @@ def gui_run(app, data_dir: Path, seconds: float) -> tuple[float, list[float]]:
     window.resize(1280, 800)
     window.show()
 
-    def trainer_has_data() -> bool:  # the worker replaces its Trainer once the data are in
-        trainer = window.worker.trainer
-        return trainer is not None and trainer.train_data is not None
-
-    while not trainer_has_data():
+    while window.worker.data is None:
         app.processEvents()
         time.sleep(0.01)  # waiting for the data to load, before anything is timed
     draw_seven(window)
@@ -84,8 +80,14 @@ def gui_run(app, data_dir: Path, seconds: float) -> tuple[float, list[float]]:
     heartbeat.setTimerType(Qt.TimerType.PreciseTimer)
     heartbeat.timeout.connect(beat)
     window.toggle_training()
-    while not window.running:
+
+    def first_step_done() -> bool:  # the worker builds its Trainer on the first Start (an import of ~1 s)
+        trainer = window.worker.trainer
+        return window.running and trainer is not None and trainer.step_count > 0
+
+    while not first_step_done():
         app.processEvents()
+        time.sleep(0.001)
     trainer = window.worker.trainer
     start_samples, started = trainer.samples_seen, time.perf_counter()
     heartbeat.start()

@@ -65,6 +65,7 @@ def test_drawing_a_stroke_shows_a_digit_then_undo_and_clear(qtbot, make_window):
 def test_start_pause_and_step(qtbot, make_window):
     window = make_window()
     worker = window.worker
+    assert worker.trainer is None  # built on the first Start: its ~1 s import would make drawing stutter at start
     before = window.net.conv1.weight.detach().clone()
     train_button = window.findChild(QToolButton, "train_button")
     step_button = window.findChild(QToolButton, "step_button")
@@ -213,9 +214,10 @@ def test_labelling_a_drawing_saves_and_teaches_it(qtbot, make_window):
 
     # Train on My digits only: one step uses them.
     window.panel.source.setCurrentIndex(window.panel.source.findData("mine"))
-    qtbot.waitUntil(lambda: window.worker.trainer.train_data is not None and len(window.worker.trainer.train_data) == 2)
+    qtbot.waitUntil(lambda: window.worker.source == "mine")
     window.step_once()
     qtbot.waitUntil(lambda: window.plots.point_count == 1, timeout=3000)
+    assert len(window.worker.trainer.train_data) == 2  # the step used the two saved digits
 
 
 def test_labelling_an_empty_canvas_saves_nothing(qtbot, make_window):
@@ -325,7 +327,7 @@ def test_tutorial_walk_in_the_window_matches_plain_torch(qtbot, make_window):
     new = old - 0.01 * float(reference.conv1.bias.grad[0])
     assert f"{old:+.6f} − 0.01 × {float(reference.conv1.bias.grad[0]):+.6f} = {new:+.6f}" in shown[4]
     assert float(window.net.conv1.bias.detach()[0]) == pytest.approx(new, abs=1e-7)  # the live model changed
-    qtbot.waitUntil(lambda: torch.equal(window.worker.trainer.net.conv1.bias.detach(), window.net.conv1.bias.detach()))
+    qtbot.waitUntil(lambda: torch.equal(window.worker.weights()["conv1.bias"], window.net.conv1.bias.detach()))
 
     window.toggle_training()  # training needs data: refused, and the tutorial stays usable
     qtbot.waitUntil(lambda: not window.running)

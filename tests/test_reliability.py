@@ -145,7 +145,7 @@ def test_step_reset_and_load_while_training(qtbot, make_window, tmp_path):
     qtbot.waitUntil(lambda: not w.running, timeout=2000)
     qtbot.wait(100)
     expected = load_checkpoint(saved).model["fc3.weight"]
-    assert torch.equal(w.worker.trainer.net.fc3.weight.detach().cpu(), expected)
+    assert torch.equal(w.worker.weights()["fc3.weight"], expected)
     assert torch.equal(w.net.fc3.weight, expected)
     assert not w.warnings
 
