@@ -32,10 +32,21 @@ class LeNet(nn.Module):
         self.fc3 = nn.Linear(84, 10)
 
     def forward(self, input: torch.Tensor) -> torch.Tensor:
-        return self.forward_with_activations(input).output
+        """The tutorial's forward pass, with each ReLU after its max-pool instead of before.
+
+        max and ReLU commute exactly (ReLU is monotonic), in the values and in the gradients, and the ReLU then
+        runs on a quarter of the numbers: ~6 % of a training step at batch 64 (ReLU's backward on the
+        full-size channels-last maps was 0.375 ms of a 4.5 ms step). tests/test_model.py checks both are equal.
+        """
+        s2 = F.relu(F.max_pool2d(self.conv1(input), (2, 2)))
+        s4 = F.relu(F.max_pool2d(self.conv2(s2), 2))
+        s4 = torch.flatten(s4, 1)
+        f5 = F.relu(self.fc1(s4))
+        f6 = F.relu(self.fc2(f5))
+        return self.fc3(f6)
 
     def forward_with_activations(self, input: torch.Tensor) -> Activations:
-        """The tutorial's forward pass, also returning the conv activations (one copy of the code)."""
+        """The tutorial's forward pass as written, also returning the conv maps after ReLU, for display."""
         c1 = F.relu(self.conv1(input))
         s2 = F.max_pool2d(c1, (2, 2))
         c3 = F.relu(self.conv2(s2))

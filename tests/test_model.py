@@ -1,4 +1,5 @@
 import torch
+import torch.nn.functional as F
 
 from lenet_core.model import LeNet, new_model
 
@@ -30,6 +31,33 @@ def test_activations_come_from_the_same_forward_pass():
     assert (acts.conv1 >= 0).all() and (acts.conv2 >= 0).all()  # after ReLU
     torch.testing.assert_close(acts.output, net(x))
     torch.testing.assert_close(acts.conv1, torch.relu(net.conv1(x)))
+
+
+def tutorial_forward(net: LeNet, x: torch.Tensor) -> torch.Tensor:
+    """The tutorial's Net.forward, written out as the tutorial has it (ReLU, then max-pool)."""
+    x = F.max_pool2d(F.relu(net.conv1(x)), (2, 2))
+    x = F.max_pool2d(F.relu(net.conv2(x)), 2)
+    x = torch.flatten(x, 1)
+    x = F.relu(net.fc1(x))
+    x = F.relu(net.fc2(x))
+    return net.fc3(x)
+
+
+def test_forward_equals_the_tutorials_exactly_in_values_and_gradients():
+    for memory_format in (torch.contiguous_format, torch.channels_last):
+        net = new_model(seed=4).to(memory_format=memory_format)
+        x = torch.randn(64, 1, 32, 32).contiguous(memory_format=memory_format)
+        x[:8] = -x[:8].abs()  # whole pooling windows below zero: ReLU's zero gradient either way
+        target = torch.randint(0, 10, (64,))
+        grads = []
+        for forward in (net, lambda v: tutorial_forward(net, v)):
+            net.zero_grad()
+            out = forward(x)
+            F.cross_entropy(out, target).backward()
+            grads.append((out.detach(), [p.grad.clone() for p in net.parameters()]))
+        assert torch.equal(grads[0][0], grads[1][0])
+        for a, b in zip(grads[0][1], grads[1][1], strict=True):
+            assert torch.equal(a, b)
 
 
 def test_seeded_models_repeat_without_touching_global_rng():
