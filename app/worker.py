@@ -72,6 +72,16 @@ class TrainingWorker(QObject):
         """Connected to QThread.started."""
         use_threads(CORES)  # all the cores for training; the GUI thread keeps to one (lenet_core.threads)
 
+    def _train_size(self) -> int:
+        """len(self._train_set()), without joining MNIST and My digits into a new tensor."""
+        mnist = len(self.data.train) if self.data and self.data.train is not None else 0
+        mine = len(self.my_digits) if self.my_digits is not None else 0
+        if self.source == "mine":
+            return mine
+        if self.source == "mnist+mine" and mnist and mine:
+            return mnist + mine
+        return mnist
+
     def _train_set(self) -> TensorData | None:
         mnist = self.data.train if self.data else None
         mine = self.my_digits if self.my_digits is not None and len(self.my_digits) else None
@@ -85,6 +95,8 @@ class TrainingWorker(QObject):
         """The Trainer, built now if there is none yet."""
         if self.trainer is None:
             self.trainer = self._new_trainer(self._weights)
+            if self._pause_requested.is_set():  # pause() may have looked while there was no Trainer yet
+                self.trainer.stop()
         return self.trainer
 
     def _drop_trainer(self, weights: dict[str, torch.Tensor] | None = None) -> None:
@@ -178,13 +190,13 @@ class TrainingWorker(QObject):
         if not self._check_data():
             self.state_changed.emit("idle")  # the window had already switched to "running"
             return
-        if self._engine().epoch >= self.config.epochs:  # a finished run: start another round
-            self._drop_trainer()
         self.state_changed.emit("running")
         pending = Progress()
         last_progress = last_weights = time.monotonic()
         final = StoppedEvent("stopped")
         try:
+            if self._engine().epoch >= self.config.epochs:  # a finished run: start another round
+                self._drop_trainer()
             for event in self._engine().run():
                 now = time.monotonic()
                 if isinstance(event, StepEvent):
@@ -208,7 +220,7 @@ class TrainingWorker(QObject):
         self._pause_requested.clear()  # used up by this run
         if pending.steps:
             self.progress.emit(pending)
-        self.weights_changed.emit(snapshot(self.trainer.net))
+        self.weights_changed.emit(self.weights())
         self.state_changed.emit("idle")
         self.stopped.emit(final.reason, final.message)
 
@@ -228,8 +240,7 @@ class TrainingWorker(QObject):
         self.weights_changed.emit(snapshot(self.trainer.net))
 
     def _check_data(self) -> bool:
-        train = self._train_set()
-        if train is None or len(train) == 0:
+        if self._train_size() == 0:
             if self.source == "mine":
                 self.failed.emit("My digits is empty: draw digits and label them (keys 0-9) first.")
             else:

@@ -242,6 +242,46 @@ def test_pause_survives_a_replaced_trainer(qtbot, mnist_dir):
     assert stopped[-1] == "finished"
 
 
+def test_training_set_size_matches_the_set_for_every_source(qtbot, mnist_dir):
+    """The data check before a Step or Start counts the images without joining MNIST and My digits."""
+    from app.worker import TrainingWorker
+    from lenet_core.datasets import TensorData
+    from lenet_core.training import TrainConfig
+
+    worker = TrainingWorker(new_model(0).state_dict(), TrainConfig(epochs=1, device="cpu"))
+    mine = TensorData(torch.zeros(3, 1, 32, 32), torch.tensor([1, 2, 3]), "mine")
+    for data_loaded in (False, True):
+        if data_loaded:
+            worker.load_data(str(mnist_dir))
+        for source in ("mnist", "mnist+mine", "mine"):
+            for my_digits in (None, mine):
+                worker.source, worker.my_digits = source, my_digits
+                train = worker._train_set()
+                assert worker._train_size() == (0 if train is None else len(train)), (data_loaded, source)
+
+
+def test_pause_while_the_trainer_is_built_still_stops_the_run(qtbot, mnist_dir, monkeypatch):
+    from app.worker import TrainingWorker
+    from lenet_core.training import TrainConfig
+
+    worker = TrainingWorker(new_model(0).state_dict(), TrainConfig(epochs=2, device="cpu"))
+    worker.start()
+    worker.load_data(str(mnist_dir))
+    assert worker.trainer is None
+    build = worker._new_trainer
+
+    def build_then_pause(weights):
+        trainer = build(weights)  # it checked for a pause before one came:
+        worker.pause()  # the GUI pauses now, sees no Trainer yet
+        return trainer
+
+    monkeypatch.setattr(worker, "_new_trainer", build_then_pause)
+    stopped = []
+    worker.stopped.connect(lambda reason, message: stopped.append(reason))
+    worker.train()
+    assert stopped == ["stopped"] and worker.trainer.step_count == 0
+
+
 def test_weights_replaced_half_way_through_the_tutorial(qtbot, make_window):
     w = make_window(data_dir=None)
     drag(qtbot, w.canvas, [(0.5, 0.15), (0.5, 0.85)])
