@@ -58,10 +58,12 @@ class SteadyViewBox(pg.ViewBox):
     def setRange(self, rect=None, xRange=None, yRange=None, padding=None, update=True, disableAutoRange=True):
         if not disableAutoRange:  # only ViewBox.updateAutoRange asks this way, with its padding already added
             current = self.viewRange()
+            # On a log axis the view holds log10 of the data, which may well be negative: no floor there.
+            floors = [None if self.state["logMode"][i] else self.floors[i] for i in (0, 1)]
             if xRange is not None:
-                xRange = self._steady(current[0], self._unpadded(0, xRange), self.floors[0])
+                xRange = self._steady(current[0], self._unpadded(0, xRange), floors[0])
             if yRange is not None:
-                yRange = self._steady(current[1], self._unpadded(1, yRange), self.floors[1])
+                yRange = self._steady(current[1], self._unpadded(1, yRange), floors[1])
         super().setRange(rect, xRange, yRange, padding, update, disableAutoRange)
 
     def _unpadded(self, axis: int, padded) -> tuple[float, float]:
@@ -78,7 +80,8 @@ class SteadyViewBox(pg.ViewBox):
         width = b - a
         if not width > 0:  # one point, or none: ViewBox widens that itself
             return a, b
-        at_floor = floor is not None and a >= floor - cls.PAD * width  # give or take the rounding of _unpadded
+        # Item bounds include the pen's width in pixels, so data at the floor can come in a little below it.
+        at_floor = floor is not None and a >= floor - cls.PAD * width
         if at_floor:
             a = max(a, floor)
         if width < cls.KEEP * (high - low):  # the data shrank (cleared, or a new run): start from them
@@ -160,6 +163,8 @@ class TrainingPlots(QWidget):
         self.log_scale = QCheckBox("Log scale")
         self.log_scale.setToolTip("Show the loss on a logarithmic axis")
         self.log_scale.toggled.connect(self._set_log_scale)
+        # The plot's own menu (Plot Options > Transforms > Log Y) and the box show the same state.
+        self.loss_plot.getPlotItem().ctrl.logYCheck.toggled.connect(self.log_scale.setChecked)
 
         row = QHBoxLayout()
         row.addWidget(self.loss_plot, 3)
@@ -179,7 +184,6 @@ class TrainingPlots(QWidget):
         self._timer.start()
 
     def _set_log_scale(self, on: bool) -> None:
-        self.loss_plot.getViewBox().floors[1] = None if on else 0.0  # log10 of a loss may well be negative
         self.loss_plot.setLogMode(y=on)
 
     def log_scale_action(self, parent) -> QAction:

@@ -50,7 +50,7 @@ def test_forward_equals_the_tutorials_exactly_in_values_and_gradients():
         x[:8] = -x[:8].abs()  # whole pooling windows below zero: ReLU's zero gradient either way
         target = torch.randint(0, 10, (64,))
         grads = []
-        for forward in (net, lambda v: tutorial_forward(net, v)):
+        for forward in (net, lambda v, net=net: tutorial_forward(net, v)):
             net.zero_grad()
             out = forward(x)
             F.cross_entropy(out, target).backward()

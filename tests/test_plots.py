@@ -75,3 +75,23 @@ def test_steady_range_shrinks_when_the_data_does():
     assert low == 0 and 10 < high < 11  # the data fill a tenth (a new run): fit them again
     low, high = SteadyViewBox._steady((-1, 0), (-3, -2), None)
     assert low < -3 and high == 0  # no floor (log scale): room below too
+
+
+def test_log_scale_from_the_plot_menu_shows_every_point(qtbot):
+    """On a log axis, losses under 1 are below 0 in the view: the linear floor at 0 must not cut them off."""
+    plots = TrainingPlots()
+    qtbot.addWidget(plots)
+    plots.resize(800, 400)
+    plots.show()
+    qtbot.waitExposed(plots)
+    plots.loss_plot.getPlotItem().ctrl.logYCheck.setChecked(True)  # the context menu's Log Y
+    assert plots.log_scale.isChecked()  # the box follows
+    losses = np.linspace(2.3, 0.97, 200)
+    plots.add_losses(list(range(1, 201)), list(losses))
+    plots._redraw()
+    view = plots.loss_plot.getViewBox()
+    view.updateAutoRange()
+    (_, _), (y0, y1) = view.viewRange()
+    assert y0 <= np.log10(losses.min()) and y1 >= np.log10(losses.max())
+    plots.log_scale.setChecked(False)
+    assert not plots.loss_plot.getPlotItem().ctrl.logYCheck.isChecked()
