@@ -135,6 +135,7 @@ class MainWindow(QMainWindow):
         self.worker.state_changed.connect(self._state_changed)
         self.worker.stopped.connect(self._stopped)
         self.worker.failed.connect(self._failed)
+        self.worker.building.connect(self._building)  # a method, not a lambda: queued to this thread
         self.thread.start()
 
         self._predict_timer = QTimer(self, singleShot=True, interval=0)
@@ -566,6 +567,9 @@ class MainWindow(QMainWindow):
             folder = str(self.mnist_home)  # downloaded in an earlier session
         if folder:
             self.load_data(folder)
+
+    def _building(self) -> None:
+        self.statusBar().showMessage("Preparing the training engine…", 3000)
 
     def toggle_training(self) -> None:
         if self.running:

@@ -53,6 +53,7 @@ class TrainingWorker(QObject):
     failed = Signal(str)  # an error message for the user
     evaluated = Signal(object, object, object)  # test images (N x 28 x 28 uint8), labels, predictions
     taught = Signal(int, int, bool)  # the digit taught, the SGD steps taken, whether it is now predicted right
+    building = Signal()  # the Trainer is being built (the first time, imports take about a second)
 
     def __init__(self, weights: dict[str, torch.Tensor], config: TrainConfig) -> None:
         super().__init__()
@@ -94,6 +95,7 @@ class TrainingWorker(QObject):
     def _engine(self) -> Trainer:
         """The Trainer, built now if there is none yet."""
         if self.trainer is None:
+            self.building.emit()
             self.trainer = self._new_trainer(self._weights)
             if self._pause_requested.is_set():  # pause() may have looked while there was no Trainer yet
                 self.trainer.stop()

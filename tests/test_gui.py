@@ -70,7 +70,10 @@ def test_start_pause_and_step(qtbot, make_window):
     train_button = window.findChild(QToolButton, "train_button")
     step_button = window.findChild(QToolButton, "step_button")
 
+    messages: list[str] = []
+    window.statusBar().messageChanged.connect(messages.append)
     qtbot.mouseClick(train_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "Preparing the training engine…" in messages)  # says why the first Start waits
     qtbot.waitUntil(lambda: window.plots.point_count >= 5, timeout=10000)
     qtbot.waitUntil(lambda: not torch.equal(window.net.conv1.weight, before), timeout=5000)
     assert not step_button.isEnabled()
