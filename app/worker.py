@@ -73,24 +73,25 @@ class TrainingWorker(QObject):
         """Connected to QThread.started."""
         use_threads(CORES)  # all the cores for training; the GUI thread keeps to one (lenet_core.threads)
 
-    def _train_size(self) -> int:
-        """len(self._train_set()), without joining MNIST and My digits into a new tensor."""
-        mnist = len(self.data.train) if self.data and self.data.train is not None else 0
-        mine = len(self.my_digits) if self.my_digits is not None else 0
-        if self.source == "mine":
-            return mine
-        if self.source == "mnist+mine" and mnist and mine:
-            return mnist + mine
-        return mnist
-
-    def _train_set(self) -> TensorData | None:
+    def _train_parts(self) -> list[TensorData]:
+        """What training runs on, for the source chosen: MNIST, My digits, or both."""
         mnist = self.data.train if self.data else None
         mine = self.my_digits if self.my_digits is not None and len(self.my_digits) else None
         if self.source == "mine":
-            return mine
+            return [mine] if mine is not None else []
         if self.source == "mnist+mine" and mnist is not None and mine is not None:
-            return TensorData(torch.cat([mnist.images, mine.images]), torch.cat([mnist.labels, mine.labels]), "both")
-        return mnist
+            return [mnist, mine]
+        return [mnist] if mnist is not None else []
+
+    def _train_size(self) -> int:
+        """len(self._train_set()), without joining MNIST and My digits into a new tensor."""
+        return sum(len(part) for part in self._train_parts())
+
+    def _train_set(self) -> TensorData | None:
+        parts = self._train_parts()
+        if len(parts) > 1:
+            return TensorData(torch.cat([p.images for p in parts]), torch.cat([p.labels for p in parts]), "both")
+        return parts[0] if parts else None
 
     def _engine(self) -> Trainer:
         """The Trainer, built now if there is none yet."""
@@ -103,9 +104,7 @@ class TrainingWorker(QObject):
 
     def _drop_trainer(self, weights: dict[str, torch.Tensor] | None = None) -> None:
         """New data, settings or weights: the next use builds a Trainer (a fresh optimizer) from these weights."""
-        if weights is None:
-            weights = snapshot(self.trainer.net) if self.trainer is not None else self._weights
-        self._weights, self.trainer = weights, None
+        self._weights, self.trainer = (self.weights() if weights is None else weights), None
 
     def _new_trainer(self, weights: dict[str, torch.Tensor]) -> Trainer:
         net = new_model(self.config.seed)
