@@ -33,16 +33,6 @@ def test_activations_come_from_the_same_forward_pass():
     torch.testing.assert_close(acts.conv1, torch.relu(net.conv1(x)))
 
 
-def tutorial_forward(net: LeNet, x: torch.Tensor) -> torch.Tensor:
-    """The tutorial's Net.forward, written out as the tutorial has it (ReLU, then max-pool)."""
-    x = F.max_pool2d(F.relu(net.conv1(x)), (2, 2))
-    x = F.max_pool2d(F.relu(net.conv2(x)), 2)
-    x = torch.flatten(x, 1)
-    x = F.relu(net.fc1(x))
-    x = F.relu(net.fc2(x))
-    return net.fc3(x)
-
-
 def test_forward_equals_the_tutorials_exactly_in_values_and_gradients():
     for memory_format in (torch.contiguous_format, torch.channels_last):
         net = new_model(seed=4).to(memory_format=memory_format)
@@ -50,7 +40,8 @@ def test_forward_equals_the_tutorials_exactly_in_values_and_gradients():
         x[:8] = -x[:8].abs()  # whole pooling windows below zero: ReLU's zero gradient either way
         target = torch.randint(0, 10, (64,))
         grads = []
-        for forward in (net, lambda v, net=net: tutorial_forward(net, v)):
+        # forward_with_activations is the tutorial's order: ReLU, then max-pool.
+        for forward in (net, lambda v, net=net: net.forward_with_activations(v).output):
             net.zero_grad()
             out = forward(x)
             F.cross_entropy(out, target).backward()
