@@ -1,14 +1,22 @@
 import numpy as np
+import pytest
 
 from app.plots import SteadyViewBox, TrainingPlots
 
 
-def test_loss_plot_keeps_every_point_but_draws_few(qtbot):
+@pytest.fixture
+def shown_plots(qtbot) -> TrainingPlots:
+    """The plots at 800x400, shown (auto-range and downsampling depend on the view's size in pixels)."""
     plots = TrainingPlots()
     qtbot.addWidget(plots)
     plots.resize(800, 400)
     plots.show()
     qtbot.waitExposed(plots)
+    return plots
+
+
+def test_loss_plot_keeps_every_point_but_draws_few(shown_plots):
+    plots = shown_plots
     losses = np.linspace(2.3, 0.1, 100_000)
     plots.add_losses(list(range(1, 100_001)), list(losses))
     plots._redraw()
@@ -43,13 +51,9 @@ def test_accuracy_points_and_clear(qtbot):
     assert plots.point_count == 0 and (x is None or len(x) == 0)
 
 
-def test_loss_plot_range_follows_the_data_in_steps(qtbot):
+def test_loss_plot_range_follows_the_data_in_steps(shown_plots):
     """Auto-range keeps up with new points but changes the range (and redraws the axes) only now and then."""
-    plots = TrainingPlots()
-    qtbot.addWidget(plots)
-    plots.resize(800, 400)
-    plots.show()
-    qtbot.waitExposed(plots)
+    plots = shown_plots
     view = plots.loss_plot.getViewBox()
     changes = []
     view.sigRangeChanged.connect(lambda *_: changes.append(view.viewRange()))
@@ -77,13 +81,9 @@ def test_steady_range_shrinks_when_the_data_does():
     assert low < -3 and high == 0  # no floor (log scale): room below too
 
 
-def test_log_scale_from_the_plot_menu_shows_every_point(qtbot):
+def test_log_scale_from_the_plot_menu_shows_every_point(shown_plots):
     """On a log axis, losses under 1 are below 0 in the view: the linear floor at 0 must not cut them off."""
-    plots = TrainingPlots()
-    qtbot.addWidget(plots)
-    plots.resize(800, 400)
-    plots.show()
-    qtbot.waitExposed(plots)
+    plots = shown_plots
     plots.loss_plot.getPlotItem().ctrl.logYCheck.setChecked(True)  # the context menu's Log Y
     assert plots.log_scale.isChecked()  # the box follows
     losses = np.linspace(2.3, 0.97, 200)
