@@ -1,7 +1,8 @@
 """Live training plots: loss per step (raw, faint, and smoothed) and test accuracy per epoch.
 
-Plot items are created once and fed with setData; new points only mark the plot dirty, and a timer at the
-screen's refresh rate redraws, so training speed never drives the redraw rate.
+Plot items are created once and fed with setData; new points only mark the plot dirty and arm a one-shot timer
+(the screen's refresh rate, at most 10 Hz) that redraws, so training speed never drives the redraw rate and an idle
+window wakes no one.
 """
 
 from __future__ import annotations
@@ -178,10 +179,9 @@ class TrainingPlots(QWidget):
         self._epochs, self._accuracy = _Growing(), _Growing()
         self._ema: float | None = None
         self._dirty = self._accuracy_dirty = False
-        self._timer = QTimer(self)
-        self._timer.setInterval(redraw_interval_ms())
+        # Armed by new data, not ticking all the time: an idle window wakes no one up.
+        self._timer = QTimer(self, singleShot=True, interval=redraw_interval_ms())
         self._timer.timeout.connect(self._redraw)
-        self._timer.start()
 
     def _set_log_scale(self, on: bool) -> None:
         self.loss_plot.setLogMode(y=on)
@@ -208,17 +208,25 @@ class TrainingPlots(QWidget):
         self._losses.extend(losses)
         self._smooth.extend(smooth)
         self._dirty = True
+        self._schedule()
 
     def add_accuracy(self, epoch: int, accuracy: float) -> None:
         self._epochs.extend([epoch])
         self._accuracy.extend([100 * accuracy])
         self._accuracy_dirty = True
+        self._schedule()
 
     def clear(self) -> None:
         for buffer in (self._steps, self._losses, self._smooth, self._epochs, self._accuracy):
             buffer.clear()
         self._ema = None
         self._dirty = self._accuracy_dirty = True
+        self._schedule()
+
+    def _schedule(self) -> None:
+        """Redraw once the interval is up: points arriving meanwhile are drawn together."""
+        if not self._timer.isActive():
+            self._timer.start()
 
     def _redraw(self) -> None:
         if self._dirty:
