@@ -648,6 +648,11 @@ class MainWindow(QMainWindow):
         else:
             self.speed_label.setText(f"step {event.step:,}  ·  loss {event.loss:.4f}")
         self._last_progress = (now, event.step)
+        # The read-out grows but never shrinks: it does not jiggle as its numbers change width, and the status bar
+        # and the window are not laid out again at every read-out (they were, about 3 times a second).
+        width = self.speed_label.sizeHint().width()
+        if width > self.speed_label.minimumWidth():
+            self.speed_label.setMinimumWidth(width)
 
     def _epoch_finished(self, event: EpochEvent) -> None:
         if event.test_accuracy is not None:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
+import time
 
 import numpy as np
 import pyqtgraph as pg
 import pytest
 import torch
-from PySide6.QtCore import QPoint, Qt, QTimer
+from PySide6.QtCore import QEvent, QObject, QPoint, Qt, QTimer
 from PySide6.QtWidgets import QLabel, QToolButton
 
 from app.feature_maps import CONV1, CONV2, FILTERS, GAP, FeatureMaps
@@ -16,7 +18,7 @@ from app.main_window import AUTOSAVE_NAME
 from lenet_core.checkpoint import load_checkpoint
 from lenet_core.preprocess import denormalize, prepare
 from lenet_core.threads import CORES
-from lenet_core.training import PRESETS
+from lenet_core.training import PRESETS, StepEvent
 
 
 def canvas_point(canvas, x: float, y: float) -> QPoint:
@@ -96,6 +98,42 @@ def test_start_pause_and_step(qtbot, make_window):
     qtbot.wait(200)
     assert worker.trainer.step_count == paused_at + 1
     assert window.speed_label.text().startswith(f"step {paused_at + 1:,}  ·")
+
+
+def test_speed_read_out_keeps_its_width(qtbot, make_window):
+    """A shorter read-out keeps the label's place and width: the text does not jump, nothing else moves."""
+    window = make_window(data_dir=None)
+    window.show()
+    qtbot.waitExposed(window)
+    label = window.speed_label
+    long = StepEvent(12345, 0, 1, 10, 0.12345, 0.01, 12345 * 128, 23456.0, 1.0)
+    short = dataclasses.replace(long, step=12346, loss=1.0, samples_per_second=9.0)
+    window._last_progress = (time.monotonic() - 1.0, 1)  # 12,344 steps a second ago
+    window._pending_step = long
+    window._show_step()
+    qtbot.wait(20)
+    wide = label.geometry()
+    assert wide.width() >= label.fontMetrics().horizontalAdvance(label.text())
+    events: list[QEvent.Type] = []
+    watcher = EventTypes(events)
+    label.installEventFilter(watcher)
+    window._last_progress = (time.monotonic() - 1.0, 12345)  # 1 step a second: fewer digits
+    window._pending_step = short
+    window._show_step()
+    qtbot.wait(20)
+    assert label.text().startswith("step 12,346  ·  loss 1.0000  ·  1 steps/s")
+    assert label.geometry() == wide
+    assert QEvent.Type.Resize not in events and QEvent.Type.Move not in events
+
+
+class EventTypes(QObject):
+    def __init__(self, seen: list) -> None:
+        super().__init__()
+        self.seen = seen
+
+    def eventFilter(self, obj, event) -> bool:
+        self.seen.append(event.type())
+        return False
 
 
 def test_gui_thread_predicts_on_one_core_and_training_gets_all(qtbot, make_window):
