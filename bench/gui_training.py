@@ -1,15 +1,23 @@
 """Training in the window (offscreen, live plots and feature maps) vs the headless engine, in one run.
 
-Also a 10 ms heartbeat QTimer on the GUI thread during training: how late its ticks come (p99, max).
-Each measurement runs in a fresh process, as the app and the CLI do (thread set-up is per process), and the two
-kinds alternate so that drifts in the machine's load hit both alike.
+Two fresh processes, one the app's window training MNIST and one the headless engine (as the CLI trains), take
+turns: each trains for a short slice while the other's engine is paused, and the order alternates (window first,
+then headless first), so that the machine's drifts in load hit both sides alike. The figure is the median of the
+per-pair ratios. Throughput is training samples per second of training: the seconds an epoch-end evaluation takes
+(it trains on nothing) are left out on both sides, or whether a slice holds one evaluation or two would be most of
+the difference between slices.
 
-    QT_QPA_PLATFORM=offscreen python bench/gui_training.py [--seconds 8] [--repeats 3]
+Then a 10 ms heartbeat QTimer on the window's GUI thread while it trains: how late its ticks come (p99, max). That
+probe wakes the GUI thread 100 times a second, so it runs in slices of its own, not in the timed ones. Last, the
+peak resident memory of the window's process.
+
+    QT_QPA_PLATFORM=offscreen python bench/gui_training.py [--seconds 3] [--repeats 8] [--beat-seconds 8]
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import resource
@@ -24,8 +32,6 @@ import numpy as np
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import itertools
-
 from PySide6.QtCore import QEventLoop, QPoint, QSettings, Qt, QTimer
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
@@ -34,6 +40,10 @@ from bench.common import require_mnist
 from lenet_core.datasets import load_mnist
 from lenet_core.model import new_model
 from lenet_core.training import PRESETS, Trainer
+
+# The default recipe, with epochs enough that no run ends while it is timed (the rate does not depend on them).
+CONFIG = PRESETS["default"].replace(device="cpu", epochs=1000)
+TIMEOUT_S = 60.0  # waiting longer than this for the window means something is broken
 
 
 def draw_seven(window) -> None:
@@ -52,124 +62,217 @@ def draw_seven(window) -> None:
     QTest.mouseRelease(canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, at(points[-1]))
 
 
-def gui_run(app, data_dir: Path, seconds: float) -> tuple[float, list[float]]:
-    from app.main_window import MainWindow
+class EvaluationClock:
+    """Wraps a Trainer's evaluate() (on that instance only) and keeps the (start, end) of each call."""
 
-    home = tempfile.mkdtemp()
-    window = MainWindow(
-        data_dir=data_dir, settings=QSettings(f"{home}/s.ini", QSettings.Format.IniFormat), data_home=home
-    )
-    window.resize(1280, 800)
-    window.show()
+    def __init__(self, trainer: Trainer) -> None:
+        self.spans: list[tuple[float, float]] = []
+        evaluate = trainer.evaluate
 
-    while window.worker.data is None:
-        app.processEvents()
-        time.sleep(0.01)  # waiting for the data to load, before anything is timed
-    draw_seven(window)
-    app.processEvents()
-    lateness: list[float] = []
-    expected = [0.0]
+        def timed(*args, **kwargs):
+            started = time.perf_counter()
+            try:
+                return evaluate(*args, **kwargs)
+            finally:
+                self.spans.append((started, time.perf_counter()))
 
-    def beat():
-        now = time.perf_counter()
-        if expected[0]:
-            lateness.append(max(0.0, now - expected[0]) * 1e3)
-        expected[0] = now + 0.010
+        trainer.evaluate = timed
 
-    heartbeat = QTimer(interval=10)
-    heartbeat.setTimerType(Qt.TimerType.PreciseTimer)
-    heartbeat.timeout.connect(beat)
-    window.toggle_training()
-
-    def first_step_done() -> bool:  # the worker builds its Trainer on the first Start (an import of ~1 s)
-        trainer = window.worker.trainer
-        return window.running and trainer is not None and trainer.step_count > 0
-
-    while not first_step_done():
-        app.processEvents()
-        time.sleep(0.001)
-    trainer = window.worker.trainer
-    start_samples, started = trainer.samples_seen, time.perf_counter()
-    heartbeat.start()
-    loop = QEventLoop()  # the window runs as in real use: the event loop waits, nothing polls
-    QTimer.singleShot(int(seconds * 1000), loop.quit)
-    loop.exec()
-    samples_per_s = (trainer.samples_seen - start_samples) / (time.perf_counter() - started)
-    heartbeat.stop()
-    window.close()
-    return samples_per_s, lateness
+    def within(self, start: float, end: float) -> float:
+        """Seconds of evaluation between start and end (one still running at `end` counts up to `end`)."""
+        spans = list(self.spans)
+        return sum(max(0.0, min(b, end) - max(a, start)) for a, b in spans)
 
 
-def headless_run(data, seconds: float) -> float:
-    trainer = Trainer(new_model(0), PRESETS["default"].replace(device="cpu"), data.train, data.test)
-    trainer.step()
-    started, start_samples = time.perf_counter(), trainer.samples_seen
-    while time.perf_counter() - started < seconds:
-        trainer.step()
-        if trainer.epoch_complete:
-            trainer.finish_epoch()
-    return (trainer.samples_seen - start_samples) / (time.perf_counter() - started)
+class Side:
+    """One side of the comparison in this process: resume its engine, train for a slice, pause it again."""
+
+    trainer: Trainer
+
+    def train_for(self, seconds: float) -> float:
+        """Training samples per second of training over a slice of about `seconds`, from the first step done."""
+        raise NotImplementedError
+
+    def rate(self, samples: int, start: float, end: float) -> float:
+        return samples / (end - start - self.clock.within(start, end))
 
 
-def measure(kind: str, seconds: float) -> dict:
-    """One measurement in a fresh process: {"rate": samples/s, "lateness": [ms, ...]}."""
-    out = subprocess.run(
-        [sys.executable, __file__, "--child", kind, "--seconds", str(seconds)],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    return json.loads(out.strip().splitlines()[-1])
+class Headless(Side):
+    def __init__(self, data_dir: Path) -> None:
+        data = load_mnist(data_dir)
+        self.trainer = Trainer(new_model(0), CONFIG, data.train, data.test)
+        self.clock = EvaluationClock(self.trainer)
+        self.trainer.step()
+
+    def _step(self) -> None:
+        self.trainer.step()
+        if self.trainer.epoch_complete:
+            self.trainer.finish_epoch()
+
+    def train_for(self, seconds: float) -> float:
+        self._step()  # the first step after the pause wakes the threads; the slice starts when it is done
+        started, samples = time.perf_counter(), self.trainer.samples_seen
+        while time.perf_counter() - started < seconds:
+            self._step()
+        end = time.perf_counter()
+        return self.rate(self.trainer.samples_seen - samples, started, end)
 
 
-def compare(seconds: float, repeats: int) -> dict:
-    """Medians over `repeats` alternating pairs: window and headless rates, their ratio, heartbeat lateness."""
-    gui, headless, lateness, peak_rss = [], [], [], []
-    for _ in range(repeats):
-        headless.append(measure("headless", seconds)["rate"])
-        result = measure("gui", seconds)
-        gui.append(result["rate"])
-        lateness += result["lateness"]
-        peak_rss.append(result["peak_rss_mb"])
-    late = np.array(lateness)
+class Window(Side):
+    """The app's window, shown at 1280x800, a drawn 7 predicted and its feature maps live while it trains."""
+
+    def __init__(self, data_dir: Path) -> None:
+        from app.main_window import MainWindow
+
+        self.app = QApplication.instance() or QApplication(sys.argv)
+        home = tempfile.mkdtemp()
+        settings = QSettings(f"{home}/s.ini", QSettings.Format.IniFormat)
+        settings.setValue("training/config", json.dumps(CONFIG.to_dict()))  # as chosen in the Training panel
+        self.window = MainWindow(data_dir=data_dir, settings=settings, data_home=home)
+        self.window.resize(1280, 800)
+        self.window.show()
+        self._wait_for(lambda: self.window.worker.data is not None)
+        draw_seven(self.window)
+        self.app.processEvents()
+        self.window.toggle_training()  # Start, as a person would; the worker builds its Trainer now (~1 s)
+        self._wait_for(lambda: self.window.worker.trainer is not None and self.window.worker.trainer.step_count > 0)
+        self.trainer = self.window.worker.trainer
+        if self.trainer.config.epochs != CONFIG.epochs:
+            raise RuntimeError(f"the window trains {self.trainer.config.epochs} epochs, not {CONFIG.epochs}")
+        self.trainer.pause()  # the engine's own pause: the run goes on after resume(), the window stays "running"
+        self.clock = EvaluationClock(self.trainer)
+
+    def _wait_for(self, done) -> None:
+        deadline = time.perf_counter() + TIMEOUT_S
+        while not done():
+            if time.perf_counter() > deadline:
+                raise TimeoutError(f"the window did not get there in {TIMEOUT_S:g} s")
+            self.app.processEvents()
+            time.sleep(0.001)
+
+    def train_for(self, seconds: float, heartbeat: QTimer | None = None) -> float:
+        steps = self.trainer.step_count
+        self.trainer.resume()
+        self._wait_for(lambda: self.trainer.step_count > steps)
+        started, samples = time.perf_counter(), self.trainer.samples_seen
+        if heartbeat is not None:
+            heartbeat.start()
+        loop = QEventLoop()  # the window runs as in real use: the event loop waits, nothing polls
+        QTimer.singleShot(int(seconds * 1000), loop.quit)
+        loop.exec()
+        end, done = time.perf_counter(), self.trainer.samples_seen
+        self.trainer.pause()
+        if heartbeat is not None:
+            heartbeat.stop()
+        return self.rate(done - samples, started, end)
+
+    def lateness(self, seconds: float) -> list[float]:
+        """Milliseconds late of each tick of a 10 ms timer on the GUI thread while the window trains."""
+        late: list[float] = []
+        expected = [0.0]
+
+        def beat():
+            now = time.perf_counter()
+            if expected[0]:
+                late.append(max(0.0, now - expected[0]) * 1e3)
+            expected[0] = now + 0.010
+
+        heartbeat = QTimer(interval=10)
+        heartbeat.setTimerType(Qt.TimerType.PreciseTimer)
+        heartbeat.timeout.connect(beat)
+        self.train_for(seconds, heartbeat)
+        return late
+
+
+def child(kind: str) -> None:
+    """Serve one side: a JSON command per line on stdin, a JSON answer per line on stdout."""
+    data_dir = require_mnist()
+    side = Headless(data_dir) if kind == "headless" else Window(data_dir)
+    print(json.dumps({"ready": kind}), flush=True)
+    for line in sys.stdin:  # between commands the engine is paused and this thread waits here
+        command = json.loads(line)
+        if "train" in command:
+            answer = {"rate": side.train_for(command["train"])}
+        elif "heartbeat" in command:
+            answer = {"lateness": side.lateness(command["heartbeat"])}
+        else:
+            answer = {"peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}  # Linux: KiB
+            print(json.dumps(answer), flush=True)
+            return
+        print(json.dumps(answer), flush=True)
+
+
+class Process:
+    def __init__(self, kind: str) -> None:
+        self.popen = subprocess.Popen(
+            [sys.executable, __file__, "--child", kind],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        self.answer()  # ready
+
+    def answer(self) -> dict:
+        for line in self.popen.stdout:
+            if line.startswith("{"):
+                return json.loads(line)
+        raise RuntimeError(f"the benchmark's child process ended early (exit status {self.popen.wait()})")
+
+    def ask(self, **command) -> dict:
+        self.popen.stdin.write(json.dumps(command) + "\n")
+        self.popen.stdin.flush()
+        return self.answer()
+
+    def close(self) -> None:
+        if self.popen.poll() is None:
+            self.popen.kill()
+        self.popen.wait()
+
+
+def compare(seconds: float = 3.0, repeats: int = 8, beat_seconds: float = 8.0) -> dict:
+    """Medians over `repeats` pairs of slices: window and headless rates, their ratio, heartbeat lateness."""
+    require_mnist()
+    headless = Process("headless")  # started one after the other: two imports of torch at once slow both
+    window = Process("gui")
+    try:
+        gui_rates, headless_rates = [], []
+        for i in range(repeats):
+            order = ((gui_rates, window), (headless_rates, headless))
+            for rates, side in order if i % 2 == 0 else reversed(order):
+                rates.append(side.ask(train=seconds)["rate"])
+        late = np.array(window.ask(heartbeat=beat_seconds)["lateness"])
+        peak_rss = window.ask(quit=True)["peak_rss_mb"]
+    finally:
+        headless.close()
+        window.close()
     return {
-        "headless": float(np.median(headless)),
-        "gui": float(np.median(gui)),
-        "ratio": float(np.median([g / h for g, h in zip(gui, headless, strict=True)])),
+        "headless": float(np.median(headless_rates)),
+        "gui": float(np.median(gui_rates)),
+        "ratio": float(np.median([g / h for g, h in zip(gui_rates, headless_rates, strict=True)])),
         "late_p99": float(np.percentile(late, 99)),
         "late_max": float(late.max()),
         "ticks": len(late),
-        "peak_rss_mb": max(peak_rss),  # of the app's process, training in the window
-        "pairs": [(round(h), round(g)) for h, g in zip(headless, gui, strict=True)],  # samples/s, for the record
+        "peak_rss_mb": peak_rss,  # of the app's process, training in the window
+        "pairs": [(round(h), round(g)) for h, g in zip(headless_rates, gui_rates, strict=True)],  # samples/s
     }
-
-
-def child(kind: str, seconds: float) -> None:
-    data_dir = require_mnist()
-    if kind == "headless":
-        result = {"rate": headless_run(load_mnist(data_dir), seconds), "lateness": []}
-    else:
-        app = QApplication.instance() or QApplication(sys.argv)
-        rate, lateness = gui_run(app, data_dir, seconds)
-        result = {"rate": rate, "lateness": lateness}
-    result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
-    print(json.dumps(result))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=8.0)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--seconds", type=float, default=3.0, help="length of each timed slice")
+    parser.add_argument("--repeats", type=int, default=8, help="pairs of slices")
+    parser.add_argument("--beat-seconds", type=float, default=8.0, help="length of the heartbeat slice")
     parser.add_argument("--child", choices=("gui", "headless"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(args.child, args.seconds)
+        child(args.child)
         return
     require_mnist()
-    r = compare(args.seconds, args.repeats)
-    print(f"headless engine : {r['headless']:8.0f} samples/s (median of {args.repeats}, each in a fresh process)")
+    r = compare(args.seconds, args.repeats, args.beat_seconds)
+    print(f"headless engine : {r['headless']:8.0f} samples/s (median of {args.repeats} slices of {args.seconds:g} s)")
     print(f"in the window   : {r['gui']:8.0f} samples/s")
-    print(f"window / engine : {r['ratio']:8.2f}  (target >= 0.9)")
+    print(f"window / engine : {r['ratio']:8.2f}  (median of the pairs' ratios; target >= 0.9)")
     print(
         f"heartbeat late  : p99 {r['late_p99']:.1f} ms, max {r['late_max']:.1f} ms over {r['ticks']} ticks "
         "(target: p99 < 20 ms, max < 50 ms)"
