@@ -2,13 +2,13 @@
 
 Two fresh processes, one the app's window training MNIST and one the headless engine (as the CLI trains), take
 turns: each trains for a short slice while the other's engine is paused, and the order alternates (window first,
-then headless first), so that the machine's drifts in load hit both sides alike. The figure is the median of the
-per-pair ratios. Throughput is training samples per second of training: the seconds an epoch-end evaluation takes
-(it trains on nothing) are left out on both sides, or whether a slice holds one evaluation or two would be most of
-the difference between slices.
+then headless first), so that the machine's drifts in load hit both sides alike. After a first, untimed slice each,
+the figure is the median of the per-pair ratios. Throughput is training samples per second of training: the
+seconds an epoch-end evaluation takes (it trains on nothing) are left out on both sides, or whether a slice holds
+one evaluation or two would be most of the difference between slices.
 
 Then a 10 ms heartbeat QTimer on the window's GUI thread while it trains: how late its ticks come (p99, max). That
-probe wakes the GUI thread 100 times a second, so it runs in slices of its own, not in the timed ones. Last, the
+probe wakes the GUI thread 100 times a second, so it runs in a slice of its own, not in the timed ones. Last, the
 peak resident memory of the window's process.
 
     QT_QPA_PLATFORM=offscreen python bench/gui_training.py [--seconds 3] [--repeats 8] [--beat-seconds 8]
@@ -43,6 +43,7 @@ from lenet_core.training import PRESETS, Trainer
 
 # The default recipe, with epochs enough that no run ends while it is timed (the rate does not depend on them).
 CONFIG = PRESETS["default"].replace(device="cpu", epochs=1000)
+WARM_UP_S = 1.5
 TIMEOUT_S = 60.0  # waiting longer than this for the window means something is broken
 
 
@@ -236,6 +237,8 @@ def compare(seconds: float = 3.0, repeats: int = 8, beat_seconds: float = 8.0) -
     headless = Process("headless")  # started one after the other: two imports of torch at once slow both
     window = Process("gui")
     try:
+        for side in (window, headless):  # a first slice each, not timed: first evaluations, first paints
+            side.ask(train=WARM_UP_S)
         gui_rates, headless_rates = [], []
         for i in range(repeats):
             order = ((gui_rates, window), (headless_rates, headless))
