@@ -44,6 +44,8 @@ def gui_training_figures(result: dict) -> list[Figure]:
     """bench/gui_training.py's compare(): training in the window vs headless, heartbeat lateness, peak memory."""
     return [
         Figure("GUI training throughput / headless", result["ratio"], "", ">= 0.9"),
+        Figure(f"  lowest of {len(result['ratios'])} pairs", min(result["ratios"])),
+        Figure("  highest", max(result["ratios"])),
         Figure("  headless engine (default recipe)", result["headless"], "samples/s", digits=0),
         Figure("heartbeat lateness while training, p99", result["late_p99"], "ms", "< 20", 1),
         Figure(f"  max over {result['ticks']} ticks", result["late_max"], "ms", "< 50", 1),
