@@ -110,10 +110,7 @@ class TrainingWorker(QObject):
         net = new_model(self.config.seed)
         net.load_state_dict(weights)
         test = self.data.test if self.data else None
-        trainer = Trainer(net, self.config.replace(device="cpu"), self._train_set(), test)
-        if self._pause_requested.is_set():
-            trainer.stop()
-        return trainer
+        return Trainer(net, self.config.replace(device="cpu"), self._train_set(), test)
 
     # -- called from the GUI thread -------------------------------------------------------------
     def weights(self) -> dict[str, torch.Tensor]:
