@@ -423,9 +423,13 @@ class MainWindow(QMainWindow):
         self.feature_maps.show_filters(self.net.conv1.weight)
 
     def _weights_changed(self, weights: dict[str, torch.Tensor]) -> None:
+        self._show_weights(weights, made_here=False)
+
+    def _show_weights(self, weights: dict[str, torch.Tensor], made_here: bool) -> None:
+        """Copy weights into the GUI's model and predict with them; made_here: not (yet) the worker's."""
         self.tutorial.weights_replaced()  # before the in-place copy: a walk half-way holds the old graph
         self.net.load_state_dict(weights)
-        self._newest_weights_here = False
+        self._newest_weights_here = made_here
         self.update_prediction()
 
     # -- My digits ----------------------------------------------------------------------------------
@@ -597,10 +601,7 @@ class MainWindow(QMainWindow):
         if self.running:
             self.worker.pause()  # the new weights are taken once the step in progress is done
         self.request_weights.emit(weights)
-        self.tutorial.weights_replaced()
-        self.net.load_state_dict(weights)
-        self._newest_weights_here = True
-        self.update_prediction()
+        self._show_weights(weights, made_here=True)
         self.statusBar().showMessage(message, 5000)
 
     def _config_changed(self, config: TrainConfig) -> None:
