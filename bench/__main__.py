@@ -40,29 +40,11 @@ BENCHMARKS: dict[str, dict] = {
 }
 
 
-def gui_training_figures(result: dict) -> list[Figure]:
-    """bench/gui_training.py's compare(): training in the window vs headless, heartbeat lateness, peak memory."""
-    return [
-        Figure("GUI training throughput / headless", result["ratio"], "", ">= 0.9"),
-        Figure(f"  lowest of {len(result['ratios'])} pairs", min(result["ratios"])),
-        Figure("  highest", max(result["ratios"])),
-        Figure("  headless engine (default recipe)", result["headless"], "samples/s", digits=0),
-        Figure("heartbeat lateness while training, p99", result["late_p99"], "ms", "< 20", 1),
-        Figure(f"  max over {result['ticks']} ticks", result["late_max"], "ms", "< 50", 1),
-        Figure("app peak memory while training", result["peak_rss_mb"], "MB", "< 800", 0),
-    ]
-
-
 def child(name: str) -> None:
     """Run one benchmark in this process; its raw figures and table rows go to stdout as one JSON line."""
     module = importlib.import_module(f"bench.{name}")
-    if name == "gui_training":  # its own script prints its figures; this table needs them as rows
-        result = module.compare(**BENCHMARKS[name])
-        figures = gui_training_figures(result)
-    else:
-        result = module.measure(**BENCHMARKS[name])
-        figures = module.figures(result)
-    rows = [dataclasses.asdict(figure) for figure in figures]
+    result = module.measure(**BENCHMARKS[name])
+    rows = [dataclasses.asdict(figure) for figure in module.figures(result)]
     print(RESULT_PREFIX + json.dumps({"result": result, "figures": rows}), flush=True)
 
 

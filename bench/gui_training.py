@@ -36,7 +36,7 @@ from PySide6.QtCore import QEventLoop, QPoint, QSettings, Qt, QTimer
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
-from bench.common import require_mnist
+from bench.common import Figure, require_mnist
 from lenet_core.datasets import load_mnist
 from lenet_core.model import new_model
 from lenet_core.training import PRESETS, Trainer
@@ -231,7 +231,7 @@ class Process:
         self.popen.wait()
 
 
-def compare(seconds: float = 3.0, repeats: int = 8, beat_seconds: float = 8.0) -> dict:
+def measure(seconds: float = 3.0, repeats: int = 8, beat_seconds: float = 8.0) -> dict:
     """Medians over `repeats` pairs of slices: window and headless rates, their ratio, heartbeat lateness."""
     require_mnist()
     headless = Process("headless")  # started one after the other: two imports of torch at once slow both
@@ -263,6 +263,19 @@ def compare(seconds: float = 3.0, repeats: int = 8, beat_seconds: float = 8.0) -
     }
 
 
+def figures(result: dict) -> list[Figure]:
+    """Training in the window vs headless, heartbeat lateness, peak memory: rows of `python -m bench`'s table."""
+    return [
+        Figure("GUI training throughput / headless", result["ratio"], "", ">= 0.9"),
+        Figure(f"  lowest of {len(result['ratios'])} pairs", min(result["ratios"])),
+        Figure("  highest", max(result["ratios"])),
+        Figure("  headless engine (default recipe)", result["headless"], "samples/s", digits=0),
+        Figure("heartbeat lateness while training, p99", result["late_p99"], "ms", "< 20", 1),
+        Figure(f"  max over {result['ticks']} ticks", result["late_max"], "ms", "< 50", 1),
+        Figure("app peak memory while training", result["peak_rss_mb"], "MB", "< 800", 0),
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=3.0, help="length of each timed slice")
@@ -274,7 +287,7 @@ def main() -> None:
         child(args.child)
         return
     require_mnist()
-    r = compare(args.seconds, args.repeats, args.beat_seconds)
+    r = measure(args.seconds, args.repeats, args.beat_seconds)
     print(f"headless engine : {r['headless']:8.0f} samples/s (median of {args.repeats} slices of {args.seconds:g} s)")
     print(f"in the window   : {r['gui']:8.0f} samples/s")
     print(

@@ -2,7 +2,7 @@
 
 Single image: `classify` (forward with the conv activations for display, softmax) on a prepared 1x1x32x32 input with
 the shipped model, on this thread kept to one torch thread (`use_threads(1)`, as the window does); median of many
-calls. Batch: the engine's evaluation (`Trainer.evaluate`, batches of 1,000, channels-last) of all 10,000 t10k
+calls. Batch: the engine's evaluation (`Trainer.evaluate`, batches of 250, channels-last) of all 10,000 t10k
 images on a second thread using all the cores (`use_threads(CORES)`, as the training worker does); median of passes.
 
     python bench/inference.py [--calls 2000] [--passes 7]
