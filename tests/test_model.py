@@ -1,7 +1,7 @@
 import torch
 import torch.nn.functional as F
 
-from lenet_core.model import LeNet, new_model
+from lenet_core.model import REACHING_OUTPUT, LeNet, new_model
 
 
 def test_shapes_and_parameter_count_match_the_tutorial():
@@ -49,6 +49,25 @@ def test_forward_equals_the_tutorials_exactly_in_values_and_gradients():
         assert torch.equal(grads[0][0], grads[1][0])
         for a, b in zip(grads[0][1], grads[1][1], strict=True):
             assert torch.equal(a, b)
+
+
+def test_the_inputs_last_rows_and_columns_do_not_reach_the_tutorials_output():
+    net = new_model(seed=7)
+    x = torch.randn(4, 1, 32, 32)
+
+    def tutorial(v: torch.Tensor) -> torch.Tensor:
+        return net.forward_with_activations(v).output
+
+    for rows, cols in ((slice(REACHING_OUTPUT, None), slice(None)), (slice(None), slice(REACHING_OUTPUT, None))):
+        changed = x.clone()
+        changed[..., rows, cols] = torch.randn_like(changed[..., rows, cols]) * 10
+        assert torch.equal(tutorial(changed), tutorial(x))
+    # ...while the last row and column that are kept do.
+    last = REACHING_OUTPUT - 1
+    for rows, cols in ((last, slice(None)), (slice(None), last)):
+        edge = x.clone()
+        edge[..., rows, cols] += 10
+        assert not torch.allclose(tutorial(edge), tutorial(x))
 
 
 def test_seeded_models_repeat_without_touching_global_rng():
