@@ -362,7 +362,8 @@ class Trainer:
         """zero_grad, forward, loss, backward, step. Raises TrainingDiverged before a bad update."""
         input = input.to(self.device, non_blocking=True).contiguous(memory_format=torch.channels_last)
         target = target.to(self.device, non_blocking=True)
-        self.net.train()
+        if not self.net.training:  # evaluate() and teach() leave it in eval mode; train() walks every module
+            self.net.train()
         self.optimizer.zero_grad(set_to_none=True)
         output = self.net(input)
         loss = self.criterion(output, target)
