@@ -72,6 +72,18 @@ def test_tutorial_preset_is_the_tutorials_optimizer(data):
     torch.testing.assert_close(net.fc3.bias.detach(), before - 0.01 * reference.fc3.bias.grad)
 
 
+def test_steps_run_in_training_mode_after_an_evaluation(data):
+    trainer = Trainer(new_model(0), FAST, data.train, data.test)
+    trainer.evaluate(data.test)
+    assert not trainer.net.training
+    modes: list[bool] = []
+    hook = trainer.net.register_forward_pre_hook(lambda module, args: modes.append(module.training))
+    trainer.step()
+    trainer.step()
+    hook.remove()
+    assert modes == [True, True] and all(module.training for module in trainer.net.modules())
+
+
 def test_stop_and_pause_from_another_thread(data):
     trainer = Trainer(new_model(0), FAST.replace(epochs=50), data.train, data.test)
     seen = []
