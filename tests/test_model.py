@@ -1,3 +1,4 @@
+import pytest
 import torch
 import torch.nn.functional as F
 
@@ -68,6 +69,13 @@ def test_the_inputs_last_rows_and_columns_do_not_reach_the_tutorials_output():
         edge = x.clone()
         edge[..., rows, cols] += 10
         assert not torch.allclose(tutorial(edge), tutorial(x))
+
+
+def test_a_wrong_input_size_is_named_not_cropped():
+    net = new_model(seed=8)
+    for shape in ((2, 1, 36, 36), (2, 1, 28, 28), (2, 3, 32, 32)):
+        with pytest.raises(ValueError, match=" x ".join(map(str, shape))):
+            net(torch.zeros(shape))
 
 
 def test_seeded_models_repeat_without_touching_global_rng():
