@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 from .idx import IdxFormatError, read_images, read_labels
+from .model import INPUT_SHAPE
 from .preprocess import normalize_batch
 
 log = logging.getLogger(__name__)
@@ -46,7 +47,7 @@ class TensorData:
     name: str = ""
 
     def __post_init__(self) -> None:
-        if self.images.ndim != 4 or self.images.shape[1:] != (1, 32, 32):
+        if self.images.ndim != 4 or self.images.shape[1:] != INPUT_SHAPE:
             raise ValueError(f"{self.name or 'data'}: images must be N x 1 x 32 x 32, got {tuple(self.images.shape)}")
         if self.labels.shape != (self.images.shape[0],):
             raise ValueError(

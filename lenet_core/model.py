@@ -45,7 +45,8 @@ class LeNet(nn.Module):
         tests/test_model.py checks that both give the same outputs and gradients.
         """
         if input.shape[-3:] != INPUT_SHAPE:  # cropped below, a wrong size would otherwise pass unnoticed
-            raise ValueError(f"LeNet takes N x 1 x 32 x 32 inputs, not {' x '.join(map(str, input.shape))}")
+            expected = " x ".join(map(str, INPUT_SHAPE))
+            raise ValueError(f"LeNet takes N x {expected} inputs, not {' x '.join(map(str, input.shape))}")
         input = input[..., :REACHING_OUTPUT, :REACHING_OUTPUT]
         s2 = F.relu(F.max_pool2d(self.conv1(input), (2, 2)))
         s4 = F.relu(F.max_pool2d(self.conv2(s2), 2))
