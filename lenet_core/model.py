@@ -42,7 +42,8 @@ class LeNet(nn.Module):
           on the full-size channels-last maps was 0.375 ms of a 4.5 ms step).
         - Only the input's first 30 rows and columns go in (`REACHING_OUTPUT`): the convolutions and pools then
           skip the positions whose results the second max-pool throws away (~13 % of their work).
-        tests/test_model.py checks that both give the same outputs and gradients.
+        tests/test_model.py checks that both give the same outputs and gradients, within float rounding (oneDNN
+        may order a sum over fewer positions differently).
         """
         if input.shape[-3:] != INPUT_SHAPE:  # cropped below, a wrong size would otherwise pass unnoticed
             expected = " x ".join(map(str, INPUT_SHAPE))
