@@ -40,8 +40,12 @@ def test_save_load_gives_identical_predictions(tmp_path, mnist_dir):
         # the trainer's copy is channels-last, so its kernels (not its weights) differ in the last bits
         expected = trainer.net.eval()(data.test.images)
         got = net(data.test.images)
-    assert torch.equal(got.argmax(1), expected.argmax(1))
     torch.testing.assert_close(got, expected)
+    # The same answers, except where two logits are so close that the kernels' rounding may order them either way.
+    top2 = expected.topk(2, dim=1).values
+    clear = (top2[:, 0] - top2[:, 1]) > 1e-4
+    assert clear.float().mean() > 0.95
+    assert torch.equal(got.argmax(1)[clear], expected.argmax(1)[clear])
     resumed = Trainer(net, config, data.train, data.test)
     resumed.load_state_dict(loaded.trainer)
     assert resumed.step_count == trainer.step_count and resumed.history == trainer.history

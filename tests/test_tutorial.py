@@ -31,14 +31,14 @@ def test_five_lines_match_plain_torch(criterion):
     assert results[0].bias_grad_after is None  # zero_grad sets the buffers to None
     torch.testing.assert_close(results[1].output, output.detach()[0])
     assert results[1].activations.conv1.shape == (1, 6, 30, 30)
-    assert results[2].loss == pytest.approx(float(loss.detach()), rel=1e-6)
+    assert results[2].loss == pytest.approx(float(loss.detach()), rel=1e-5)  # another forward: rounding may differ
     assert results[3].bias_grad_before is None
     torch.testing.assert_close(results[3].bias_grad_after, reference.conv1.bias.grad)
     torch.testing.assert_close(results[3].weight_grad, reference.conv1.weight.grad)
     for name, param in net.named_parameters():
         torch.testing.assert_close(param.detach(), expected[name])
     for _name, old, lr, grad, new in results[4].updates:
-        assert new == pytest.approx(old - lr * grad, abs=1e-7)
+        assert new == pytest.approx(old - lr * grad, rel=1e-6, abs=1e-7)  # float32 rounding of the update
     assert results[4].updates[0][0] == "conv1.bias[0]" and results[4].updates[-1][0] == "fc3.bias[3]"
     assert abs(float(results[4].probabilities_after.sum()) - 1) < 1e-5
     with pytest.raises(RuntimeError, match="restart"):
