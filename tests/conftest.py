@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 from pathlib import Path
 
 import numpy as np
@@ -40,6 +41,24 @@ def write_mnist_folder(folder: Path, n_train: int = 600, n_test: int = 200, pref
     return folder
 
 
+def pytest_addoption(parser):
+    parser.addoption(
+        "--test-order",
+        default="file",
+        help="file (default), reverse, or shuffle:SEED: run the tests in another order to catch order dependence",
+    )
+
+
+def pytest_collection_modifyitems(config, items):
+    order = config.getoption("--test-order")
+    if order == "reverse":
+        items.reverse()
+    elif order.startswith("shuffle:"):
+        random.Random(int(order.split(":", 1)[1])).shuffle(items)
+    elif order != "file":
+        raise pytest.UsageError(f"--test-order must be file, reverse or shuffle:SEED, not {order!r}")
+
+
 @pytest.fixture(scope="session")
 def mnist_dir(tmp_path_factory) -> Path:
     return write_mnist_folder(tmp_path_factory.mktemp("mnist"))
@@ -70,7 +89,7 @@ def make_window(qtbot, tmp_path, mnist_dir, monkeypatch):
         window.show()
         qtbot.waitExposed(window)
         if data_dir is not None:
-            qtbot.waitUntil(lambda: window.worker.data is not None, timeout=5000)
+            qtbot.waitUntil(lambda: window.worker.data is not None, timeout=20000)
         return window
 
     yield make
