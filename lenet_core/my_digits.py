@@ -6,10 +6,12 @@ saved. SQLite's transactions make each save all-or-nothing, so a process killed 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import time
 import zlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,6 +34,12 @@ CREATE TABLE IF NOT EXISTS samples (
 
 class DigitStoreError(ValueError):
     """A sample or a file cannot be used; the message says which and why."""
+
+
+def _digit(label: int) -> int:
+    if not 0 <= int(label) <= 9:
+        raise DigitStoreError(f"label {label} is not a digit 0-9")
+    return int(label)
 
 
 @dataclass(frozen=True)
@@ -72,8 +80,7 @@ class DigitStore:
         image = np.asarray(image)
         if image.shape != (28, 28) or image.dtype != np.uint8:
             raise DigitStoreError(f"a sample must be a 28x28 uint8 image, not {image.shape} {image.dtype}")
-        if not 0 <= int(label) <= 9:
-            raise DigitStoreError(f"label {label} is not a digit 0-9")
+        label = _digit(label)
         raw = None
         height = width = None
         if drawing is not None:
@@ -84,7 +91,7 @@ class DigitStore:
             cursor = self._db.execute(
                 "INSERT INTO samples (label, image, drawing, drawing_height, drawing_width, created)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
-                (int(label), image.tobytes(), raw, height, width, time.time()),
+                (label, image.tobytes(), raw, height, width, time.time()),
             )
         return int(cursor.lastrowid)
 
@@ -93,10 +100,35 @@ class DigitStore:
             self._db.execute("DELETE FROM samples WHERE id = ?", (sample_id,))
 
     def relabel(self, sample_id: int, label: int) -> None:
-        if not 0 <= int(label) <= 9:
-            raise DigitStoreError(f"label {label} is not a digit 0-9")
+        label = _digit(label)
         with self._db:
-            self._db.execute("UPDATE samples SET label = ? WHERE id = ?", (int(label), sample_id))
+            self._db.execute("UPDATE samples SET label = ? WHERE id = ?", (label, sample_id))
+
+    # One transaction for many samples: with synchronous=FULL each commit costs an fsync, one per sample otherwise.
+    def relabel_many(self, sample_ids: Iterable[int], label: int) -> None:
+        """Give all these samples one label, in one transaction: an unknown id changes nothing."""
+        label = _digit(label)
+        ids = list(dict.fromkeys(int(i) for i in sample_ids))
+        with self._db:
+            cursor = self._db.executemany("UPDATE samples SET label = ? WHERE id = ?", [(label, i) for i in ids])
+            self._require_all(cursor.rowcount, ids, "relabelled")
+
+    def delete_many(self, sample_ids: Iterable[int]) -> None:
+        """Delete all these samples, in one transaction: an unknown id deletes nothing."""
+        ids = list(dict.fromkeys(int(i) for i in sample_ids))
+        with self._db:
+            cursor = self._db.executemany("DELETE FROM samples WHERE id = ?", [(i,) for i in ids])
+            self._require_all(cursor.rowcount, ids, "deleted")
+
+    def _require_all(self, changed: int, ids: list[int], done: str) -> None:
+        """Unless each id matched a sample: undo the caller's transaction and raise, naming an unknown id."""
+        if changed == len(ids):
+            return
+        self._db.rollback()  # first, so that samples just deleted count as known
+        known = {i for (i,) in self._db.execute("SELECT id FROM samples")}
+        missing = [i for i in ids if i not in known]
+        more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
+        raise DigitStoreError(f"no sample with id {missing[0]}{more}; nothing was {done}")
 
     # -- reading ----------------------------------------------------------------------------------
     def __len__(self) -> int:
@@ -132,13 +164,26 @@ class DigitStore:
 
     # -- IDX ------------------------------------------------------------------------------------
     def export_idx(self, folder: str | os.PathLike, prefix: str = "mydigits-train") -> tuple[Path, Path]:
-        """Write {prefix}-images-idx3-ubyte.gz and {prefix}-labels-idx1-ubyte.gz; returns both paths."""
+        """Write {prefix}-images-idx3-ubyte.gz and {prefix}-labels-idx1-ubyte.gz; returns both paths.
+
+        Both are written under temporary names (which no MNIST reader takes for data) and renamed once both are
+        complete; on an error the temporary files are removed and the error (OSError, ...) is raised.
+        """
         folder = Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
         images, labels = self.arrays()
         paths = folder / f"{prefix}-images-idx3-ubyte.gz", folder / f"{prefix}-labels-idx1-ubyte.gz"
-        write_idx(paths[0], images)
-        write_idx(paths[1], labels)
+        partial = [path.with_suffix(".part.gz") for path in paths]
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            write_idx(partial[0], images)
+            write_idx(partial[1], labels)
+            for done, path in zip(partial, paths, strict=True):
+                os.replace(done, path)
+        except BaseException:
+            for path in partial:
+                with contextlib.suppress(OSError):  # e.g. never written; the first error is the one to report
+                    path.unlink()
+            raise
         return paths
 
     def import_idx(self, images_path: str | os.PathLike, labels_path: str | os.PathLike) -> int:

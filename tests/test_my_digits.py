@@ -100,3 +100,70 @@ def test_teaching_ten_new_digits(mnist_dir):
     # (Forgetting is measured on real MNIST in bench/teach.py: the replay here is generated data, not MNIST.)
     with pytest.raises(ValueError, match="nothing to teach"):
         trainer.teach(inputs[:0], targets[:0])
+
+
+def _store_of(tmp_path, n: int, seed: int = 0) -> DigitStore:
+    """A store holding n generated digits, filled by one import (one fsync, not n)."""
+    images, labels = fake_digits(n, seed=seed)
+    write_idx(tmp_path / "fill-images-idx3-ubyte", images)
+    write_idx(tmp_path / "fill-labels-idx1-ubyte", labels)
+    store = DigitStore(tmp_path / "my.sqlite")
+    store.import_idx(tmp_path / "fill-images-idx3-ubyte", tmp_path / "fill-labels-idx1-ubyte")
+    return store
+
+
+def test_relabel_many_and_delete_many_commit_once(tmp_path):
+    with _store_of(tmp_path, 300) as store:
+        before = {s.id: s.label for s in store.samples()}
+        ids = list(before)
+        commits = []
+        store._db.set_trace_callback(lambda sql: commits.append(sql) if sql.strip().upper() == "COMMIT" else None)
+        store.relabel_many(ids[:200] + ids[:5], 4)  # a repeated id is fine
+        assert len(commits) == 1
+        assert {s.id: s.label for s in store.samples()} == {i: 4 if n < 200 else before[i] for n, i in enumerate(ids)}
+        store.delete_many(reversed(ids[100:250]))
+        assert len(commits) == 2
+        assert [s.id for s in store.samples()] == ids[:100] + ids[250:]
+        store.relabel_many([], 3)
+        store.delete_many([])
+        assert len(store) == 150
+
+
+def test_relabel_many_and_delete_many_are_all_or_nothing(tmp_path):
+    with _store_of(tmp_path, 20) as store:
+        before = store.samples()
+        ids = [s.id for s in before]
+        with pytest.raises(DigitStoreError, match=r"no sample with id 999 \(and 1 more\); nothing was relabelled"):
+            store.relabel_many([*ids, 999, 1000], 3)
+        with pytest.raises(DigitStoreError, match="no sample with id 999; nothing was deleted"):
+            store.delete_many([*ids[:10], 999])
+        for label in (10, -1):
+            with pytest.raises(DigitStoreError, match=f"label {label} is not a digit"):
+                store.relabel_many(ids, label)
+        after = store.samples()
+        assert [(s.id, s.label) for s in after] == [(s.id, s.label) for s in before]
+
+
+def test_export_leaves_no_partial_files(tmp_path, monkeypatch):
+    import lenet_core.my_digits
+
+    (tmp_path / "a-file").write_bytes(b"not a folder")
+    with _store_of(tmp_path, 12) as store:
+        with pytest.raises(OSError):
+            store.export_idx(tmp_path / "a-file" / "out")
+        out = tmp_path / "out"
+        images, labels = store.export_idx(out)
+        exported = images.read_bytes(), labels.read_bytes()
+        store.relabel_many([s.id for s in store.samples()], 0)
+        real_write = lenet_core.my_digits.write_idx
+
+        def write_then_fail(path, array):
+            real_write(path, array)
+            if array.ndim == 1:
+                raise OSError(28, "No space left on device", str(path))
+
+        monkeypatch.setattr(lenet_core.my_digits, "write_idx", write_then_fail)
+        with pytest.raises(OSError, match="No space left"):
+            store.export_idx(out)  # the labels fail after the images were written
+        assert sorted(p.name for p in out.iterdir()) == sorted([images.name, labels.name])
+        assert (images.read_bytes(), labels.read_bytes()) == exported  # the earlier export, whole
