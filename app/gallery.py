@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QSize, Qt, Signal
@@ -22,7 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from lenet_core.idx import IdxFormatError
-from lenet_core.my_digits import DigitStore, DigitStoreError
+from lenet_core.my_digits import DigitStore, DigitStoreError, Sample
 
 from .plots import style_plot
 
@@ -47,6 +49,23 @@ def image_list(name: str) -> QListWidget:
     view.setUniformItemSizes(True)
     view.setSelectionMode(QListWidget.SelectionMode.ExtendedSelection)
     return view
+
+
+class DigitItem(QListWidgetItem):
+    """One saved digit. Its icon is made when the view first asks for it: only the digits on screen need one."""
+
+    def __init__(self, sample: Sample) -> None:
+        super().__init__(str(sample.label))
+        self.sample_id = sample.id
+        self._image: np.ndarray | None = sample.image
+        self._icon: QIcon | None = None
+
+    def data(self, role: int) -> object:
+        if role == Qt.ItemDataRole.DecorationRole:
+            if self._icon is None:
+                self._icon, self._image = digit_icon(self._image), None
+            return self._icon
+        return super().data(role)
 
 
 class MyDigitsDialog(QDialog):
@@ -96,34 +115,72 @@ class MyDigitsDialog(QDialog):
         self.refresh()
 
     def refresh(self) -> None:
+        """Fill the list anew with the digits the filter shows."""
         self.list.clear()
         for sample in self.store.samples(label=self.filter.currentData()):
-            item = QListWidgetItem(digit_icon(sample.image), str(sample.label))
-            item.setData(Qt.ItemDataRole.UserRole, sample.id)
-            self.list.addItem(item)
+            self.list.addItem(DigitItem(sample))
+        self._show_counts()
+
+    def _show_counts(self) -> None:
         counts = self.store.counts()
         self.summary.setText(f"{sum(counts.values())} drawings: " + ", ".join(f"{d}: {n}" for d, n in counts.items()))
 
-    def _selected_ids(self) -> list[int]:
-        return [item.data(Qt.ItemDataRole.UserRole) for item in self.list.selectedItems()]
+    def _selected_rows(self) -> list[int]:
+        return sorted(index.row() for index in self.list.selectedIndexes())
+
+    def _remove_rows(self, rows: list[int]) -> None:
+        """Remove these selected rows (sorted) from the list, last first so that the others keep their numbers."""
+        self.list.clearSelection()  # else each removal reworks the selection: seconds for thousands of scattered rows
+        for row in reversed(rows):
+            self.list.takeItem(row)
 
     def delete_selected(self) -> None:
-        for sample_id in self._selected_ids():
-            self.store.delete(sample_id)
-        self.refresh()
+        rows = self._selected_rows()
+        if not rows:
+            return
+        try:
+            self.store.delete_many(self.list.item(row).sample_id for row in rows)
+        except (sqlite3.Error, DigitStoreError) as exc:
+            QMessageBox.warning(self, "My digits", f"Nothing was deleted.\n\n{exc}")
+            return
+        self._remove_rows(rows)
+        self._show_counts()
         self.changed.emit()
 
     def relabel_selected(self) -> None:
-        for sample_id in self._selected_ids():
-            self.store.relabel(sample_id, int(self.relabel_to.currentText()))
-        self.refresh()
+        """Relabel the selected digits: only their items change, or leave the list if the filter hides the new label."""
+        rows = self._selected_rows()
+        if not rows:
+            return
+        label = int(self.relabel_to.currentText())
+        try:
+            self.store.relabel_many((self.list.item(row).sample_id for row in rows), label)
+        except (sqlite3.Error, DigitStoreError) as exc:
+            QMessageBox.warning(self, "My digits", f"Nothing was relabelled.\n\n{exc}")
+            return
+        if self.filter.currentData() in (None, label):
+            self.list.clearSelection()  # done with them, as when the list was rebuilt: the next pick starts afresh
+            for row in rows:
+                self.list.item(row).setText(str(label))
+        else:
+            self._remove_rows(rows)
+        self._show_counts()
         self.changed.emit()
 
     def export_idx(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Export My digits to a folder")
         if folder:
+            self.export_to(folder)
+
+    def export_to(self, folder: str) -> bool:
+        """Write My digits as IDX files into folder; a failure is a warning naming the folder. True if written."""
+        try:
             images, _ = self.store.export_idx(folder)
-            QMessageBox.information(self, "My digits", f"Exported {len(self.store)} drawings to {images.parent}")
+        except (OSError, ValueError, sqlite3.Error) as exc:  # ValueError: what write_idx refuses
+            QMessageBox.warning(self, "My digits", f"Could not export My digits to {folder}.\n\n{exc}")
+            return False
+        QMessageBox.information(self, "My digits", f"Exported {len(self.store)} drawings to {images.parent}")
+        return True
 
     def import_idx(self) -> None:
         images, _ = QFileDialog.getOpenFileName(self, "IDX images (28x28)", "", "IDX (*idx3-ubyte*);;All files (*)")
