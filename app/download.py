@@ -1,47 +1,49 @@
-"""MNIST download on its own thread, with a progress dialog that can cancel it."""
+"""MNIST download on its own thread, with a progress dialog whose Cancel (and the window's close) answers at once."""
 
 from __future__ import annotations
 
+import queue
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QProgressDialog, QWidget
 
-from lenet_core.download import DOWNLOAD_SIZE_MB, DownloadCancelled, DownloadError, download_mnist
+from lenet_core.download import DOWNLOAD_SIZE_MB, CancelEvent, DownloadCancelled, DownloadError, download_mnist
+
+Report = tuple[str, object]  # ("progress", (name, done, total)), ("waiting", None), ("finished", folder), ...
 
 
-class DownloadWorker(QObject):
-    progress = Signal(str, int, int)  # file name, bytes done, bytes in all (-1 when unknown)
-    finished = Signal(str)  # the folder now holding verified MNIST
-    failed = Signal(str)
-    cancelled = Signal()
-
-    def __init__(self, dest: Path, mirrors: list[str], md5s: dict[str, str] | None) -> None:
-        super().__init__()
-        self.dest, self.mirrors, self.md5s = dest, mirrors, md5s
-        self.cancel_event = threading.Event()  # set from the GUI thread; checked between chunks
-
-    @Slot()
-    def run(self) -> None:
-        try:
-            folder = download_mnist(
-                self.dest,
-                mirrors=self.mirrors,
-                md5s=self.md5s,
-                cancel=self.cancel_event,
-                progress=lambda name, done, total: self.progress.emit(name, done, -1 if total is None else total),
-            )
-        except DownloadCancelled:
-            self.cancelled.emit()
-        except (DownloadError, OSError) as exc:
-            self.failed.emit(str(exc))
-        else:
-            self.finished.emit(str(folder))
+def _download(
+    dest: Path, mirrors: list[str], md5s: dict[str, str] | None, cancel: CancelEvent, report: Callable[[Report], None]
+) -> None:
+    """The download thread: it touches no Qt object, so it may outlive the dialog and the window harmlessly."""
+    try:
+        folder = download_mnist(
+            dest,
+            mirrors=mirrors,
+            md5s=md5s,
+            cancel=cancel,
+            progress=lambda name, done, total: report(("progress", (name, done, total))),
+            on_wait=lambda: report(("waiting", None)),
+        )
+    except DownloadCancelled:
+        report(("cancelled", None))
+    except (DownloadError, OSError) as exc:
+        report(("failed", str(exc)))
+    else:
+        report(("finished", str(folder)))
 
 
 class DownloadDialog(QProgressDialog):
-    """Shows the download's progress; Cancel stops it between two chunks and keeps nothing that passes as data."""
+    """Shows the download's progress. Cancel closes it at once; the download stops on its own thread without a wait.
+
+    The thread is a daemon Python thread, not a QThread: it may outlive the dialog and the window (a read blocked on
+    a server that is still connecting, say), and a running QThread destroyed with its owner aborts the program. It
+    reports through a queue that a timer of the dialog drains, so a report that comes after the dialog is gone is
+    simply never read.
+    """
 
     succeeded = Signal(str)
     failed = Signal(str)
@@ -55,44 +57,73 @@ class DownloadDialog(QProgressDialog):
         self.setMinimumDuration(0)
         self.setAutoClose(False)
         self.setAutoReset(False)
-        self._files_done: set[str] = set()
-        self.thread = QThread(self)
-        self.worker = DownloadWorker(dest, mirrors, md5s)
-        self.worker.moveToThread(self.thread)
-        self.thread.started.connect(self.worker.run)
-        self.worker.progress.connect(self._progress)
-        self.worker.finished.connect(self._finished)
-        self.worker.failed.connect(self._failed)
-        self.worker.cancelled.connect(self._end)
-        self.canceled.connect(self.worker.cancel_event.set)
-        self.thread.finished.connect(self.worker.deleteLater)
+        self._ended = False
+        self.cancel = CancelEvent()
+        self._reports: queue.SimpleQueue[Report] = queue.SimpleQueue()
+        self._poll = QTimer(self)
+        self._poll.setInterval(50)
+        self._poll.timeout.connect(self._read_reports)
+        self.download_thread = threading.Thread(
+            target=_download,
+            args=(dest, list(mirrors), md5s, self.cancel, self._reports.put),
+            name="mnist-download",
+            daemon=True,
+        )
+        self.canceled.connect(self.stop)  # the Cancel button, Esc, or closing the dialog
 
     def start(self) -> None:
         self.show()
-        self.thread.start()
+        self._poll.start()
+        self.download_thread.start()
 
-    def _progress(self, name: str, done: int, total: int) -> None:
-        if total > 0:
+    def _read_reports(self) -> None:
+        progress, last = None, None
+        while True:
+            try:
+                kind, value = self._reports.get_nowait()
+            except queue.Empty:
+                break
+            if kind == "progress":
+                progress = value  # only the newest is worth drawing
+                if last is not None and last[0] == "waiting":
+                    last = None  # it waited, and now it runs
+            else:
+                last = (kind, value)
+        if progress is not None:
+            self._show_progress(*progress)  # may process events: the user may cancel in there
+        if self._ended or last is None:
+            return
+        kind, value = last
+        if kind == "waiting":
+            self.setLabelText("Waiting for the cancelled download to stop…")
+        elif kind == "finished":
+            self._end()
+            self.succeeded.emit(value)
+        elif kind == "failed":
+            self._end()
+            self.failed.emit(value)
+        else:  # cancelled
+            self._end()
+
+    def _show_progress(self, name: str, done: int, total: int | None) -> None:
+        if self._ended:
+            return
+        if total:
             self.setValue(int(1000 * done / total))
             self.setLabelText(f"Downloading {name}\n{done / 2**20:.1f} of {total / 2**20:.1f} MB")
         else:
             self.setLabelText(f"Downloading {name}\n{done / 2**20:.1f} MB")
 
-    def _finished(self, folder: str) -> None:
-        self._end()
-        self.succeeded.emit(folder)
-
-    def _failed(self, message: str) -> None:
-        self._end()
-        self.failed.emit(message)
-
     def _end(self) -> None:
-        self.thread.quit()
-        self.thread.wait()
+        if self._ended:
+            return
+        self._ended = True
+        self._poll.stop()
         self.close()
         self.ended.emit()
+        self.deleteLater()
 
     def stop(self) -> None:
-        """Cancel and join the thread (window closing)."""
-        self.worker.cancel_event.set()
+        """Cancel without waiting: the thread is told to stop (its connection broken off) and the dialog closes."""
+        self.cancel.set()
         self._end()

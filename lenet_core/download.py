@@ -1,7 +1,8 @@
 """Download MNIST: mirrors tried in order, MD5-verified, resumable, renamed into place only once verified.
 
 Like torchvision's MNIST resources table, without depending on torchvision. Written on urllib (stdlib) because we
-need what pooch does not offer together: a mirror list, HTTP range resume of a partial file and cancellation.
+need what pooch does not offer together: a mirror list, HTTP range resume of a partial file and cancellation that
+answers at once, even while a read is blocked on a server that stopped sending (see CancelEvent).
 """
 
 from __future__ import annotations
@@ -11,10 +12,12 @@ import http.client
 import logging
 import os
 import shutil
+import socket
 import threading
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -48,6 +51,123 @@ class DownloadCancelled(Exception):
     """The download was cancelled; no partial file passes as data."""
 
 
+class CancelEvent(threading.Event):
+    """A cancel flag whose set() also breaks off a blocked read: it shuts down the connection being read.
+
+    A plain threading.Event works too, but is only seen between reads, so a stalled server holds it for up to the
+    timeout. Give each download its own CancelEvent.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._lock = threading.Lock()
+        # A duplicate of the live connection's socket: ours to close, so its number cannot be reused by another file
+        # while set() may still shut it down.
+        self._sock: socket.socket | None = None
+
+    def set(self) -> None:
+        super().set()
+        with self._lock:
+            if self._sock is not None:
+                _shut_down(self._sock)
+
+    def watch(self, sock: socket.socket) -> None:
+        """Take the connection a download has just opened (on the downloading thread)."""
+        dup = socket.socket(fileno=socket.dup(sock.fileno()))
+        with self._lock:
+            self._forget()
+            self._sock = dup
+            if self.is_set():  # set() came while connecting
+                _shut_down(dup)
+
+    def unwatch(self) -> None:
+        """The download is done with its connection."""
+        with self._lock:
+            self._forget()
+
+    def _forget(self) -> None:
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
+
+
+def _shut_down(sock: socket.socket) -> None:
+    with suppress(OSError):  # the other side may have closed it already
+        sock.shutdown(socket.SHUT_RDWR)  # a read blocked on the connection returns at once
+
+
+class _WatchedConnections:
+    """urllib handler mixin: hands every connection it opens to a CancelEvent as soon as it is connected."""
+
+    def __init__(self, cancel: CancelEvent) -> None:
+        super().__init__()
+        self.cancel = cancel
+
+    def do_open(self, http_class, req, **http_conn_args):
+        cancel = self.cancel
+
+        class Watched(http_class):
+            def __init__(self, *args, **kwargs) -> None:
+                super().__init__(*args, **kwargs)
+                # http.client opens the TCP socket through this hook, before any TLS handshake on it: watched from
+                # there, a cancel also breaks off a handshake that never ends.
+                create = self._create_connection
+
+                def create_and_watch(*args, **kwargs) -> socket.socket:
+                    sock = create(*args, **kwargs)
+                    cancel.watch(sock)
+                    return sock
+
+                self._create_connection = create_and_watch
+
+        return super().do_open(Watched, req, **http_conn_args)
+
+
+class _WatchedHTTPHandler(_WatchedConnections, urllib.request.HTTPHandler):
+    pass
+
+
+class _WatchedHTTPSHandler(_WatchedConnections, urllib.request.HTTPSHandler):
+    pass
+
+
+def _open(request: urllib.request.Request, cancel: threading.Event | None, timeout_s: float):
+    if isinstance(cancel, CancelEvent):
+        opener = urllib.request.build_opener(_WatchedHTTPHandler(cancel), _WatchedHTTPSHandler(cancel))
+        return opener.open(request, timeout=timeout_s)
+    return urllib.request.urlopen(request, timeout=timeout_s)
+
+
+def _raise_if_cancelled(cancel: threading.Event | None, name: str) -> None:
+    if cancel is not None and cancel.is_set():
+        raise DownloadCancelled(f"download of {name} cancelled")
+
+
+# One download at a time into a folder: a cancelled one may still be winding down when the next starts, and two must
+# never write the same .part file. The files are the process's, so is this table.
+_folder_locks: dict[Path, threading.Lock] = {}
+_folder_locks_guard = threading.Lock()
+
+
+@contextmanager
+def _only_download_into(
+    folder: Path, cancel: threading.Event | None, on_wait: Callable[[], None] | None
+) -> Iterator[None]:
+    with _folder_locks_guard:
+        lock = _folder_locks.setdefault(folder.resolve(), threading.Lock())
+    if not lock.acquire(blocking=False):
+        log.info("waiting for the previous download into %s to stop", folder)
+        if on_wait is not None:
+            on_wait()
+        while not lock.acquire(timeout=0.1):  # polled so that a cancel is seen while waiting
+            if cancel is not None and cancel.is_set():
+                raise DownloadCancelled(f"download into {folder} cancelled while waiting for the previous one to stop")
+    try:
+        yield
+    finally:
+        lock.release()
+
+
 def default_data_dir() -> Path:
     """Where downloaded MNIST is kept: the user's data folder (platformdirs), e.g. ~/.local/share/lenet-trainer."""
     import platformdirs
@@ -68,45 +188,48 @@ def _fetch(
 ) -> None:
     """Download url into part, resuming from what part already holds; retries dropped connections with Range."""
     for _attempt in range(_RESUME_ATTEMPTS):
-        if cancel is not None and cancel.is_set():
-            raise DownloadCancelled(f"download of {name} cancelled")
+        _raise_if_cancelled(cancel, name)
         offset = part.stat().st_size if part.exists() else 0
         request = urllib.request.Request(url, headers={"User-Agent": "lenet-trainer"})
         if offset:
             request.add_header("Range", f"bytes={offset}-")
         try:
-            response = urllib.request.urlopen(request, timeout=timeout_s)
-        except urllib.error.HTTPError as exc:
-            if exc.code == 416 and offset:  # nothing left to send: the part file is complete
-                return
-            raise
-        with response:
-            if response.status == 206:
-                mode = "ab"
-            else:
-                mode, offset = "wb", 0  # the server ignored the range: start over
-            length = response.headers.get("Content-Length")
-            total = offset + int(length) if length is not None else None
-            done = offset
             try:
-                with open(part, mode) as f:
-                    while True:
-                        if cancel is not None and cancel.is_set():
-                            raise DownloadCancelled(f"download of {name} cancelled")
-                        block = response.read(_CHUNK)
-                        if not block:
-                            break
-                        f.write(block)
-                        done += len(block)
-                        if progress is not None:
-                            progress(name, done, total)
-            except (http.client.IncompleteRead, ConnectionError, TimeoutError) as exc:
-                log.info("%s: connection dropped at %d bytes (%s); resuming", url, done, exc)
-                continue
-            if total is not None and done < total:
-                log.info("%s: got %d of %d bytes; resuming", url, done, total)
-                continue
-            return
+                response = _open(request, cancel, timeout_s)
+            except urllib.error.HTTPError as exc:
+                if exc.code == 416 and offset:  # nothing left to send: the part file is complete
+                    return
+                raise
+            with response:
+                if response.status == 206:
+                    mode = "ab"
+                else:
+                    mode, offset = "wb", 0  # the server ignored the range: start over
+                length = response.headers.get("Content-Length")
+                total = offset + int(length) if length is not None else None
+                done = offset
+                try:
+                    with open(part, mode) as f:
+                        while True:
+                            block = response.read(_CHUNK)
+                            _raise_if_cancelled(cancel, name)  # checked after the read: a cancelled one writes no more
+                            if not block:
+                                break
+                            f.write(block)
+                            done += len(block)
+                            if progress is not None:
+                                progress(name, done, total)
+                except (http.client.IncompleteRead, ConnectionError, TimeoutError) as exc:
+                    _raise_if_cancelled(cancel, name)
+                    log.info("%s: connection dropped at %d bytes (%s); resuming", url, done, exc)
+                    continue
+        finally:
+            if isinstance(cancel, CancelEvent):
+                cancel.unwatch()
+        if total is not None and done < total:
+            log.info("%s: got %d of %d bytes; resuming", url, done, total)
+            continue
+        return
     raise DownloadError(f"{url}: the connection kept dropping ({_RESUME_ATTEMPTS} attempts)")
 
 
@@ -126,8 +249,7 @@ def download_file(
     part = dest / f".{name}.part"  # a name no dataset search matches
     tried = []
     for mirror in mirrors:
-        if cancel is not None and cancel.is_set():
-            raise DownloadCancelled(f"download of {name} cancelled")
+        _raise_if_cancelled(cancel, name)
         url = mirror.rstrip("/") + "/" + name
         try:
             _fetch(url, part, name, progress, cancel, timeout_s)
@@ -142,6 +264,7 @@ def download_file(
         except urllib.error.HTTPError as exc:
             tried.append(f"{url} (HTTP {exc.code} {exc.reason})")
         except (urllib.error.URLError, OSError, ValueError, http.client.HTTPException) as exc:
+            _raise_if_cancelled(cancel, name)  # a cancel breaks the connection off: report the cancel, not the break
             # The bytes so far are kept for a resume (from the next mirror or a later try): MD5 checks them at the end.
             reason = getattr(exc, "reason", None) or exc
             tried.append(f"{url} ({reason})")
@@ -173,8 +296,13 @@ def download_mnist(
     cancel: threading.Event | None = None,
     reuse_from: Iterable[str | os.PathLike] = (),
     timeout_s: float = 30.0,
+    on_wait: Callable[[], None] | None = None,
 ) -> Path:
-    """Make sure dest holds verified MNIST files for split (train, test or all); returns dest."""
+    """Make sure dest holds verified MNIST files for split (train, test or all); returns dest.
+
+    cancel may be set from another thread (a CancelEvent also breaks off a blocked read). If another download into
+    dest is still running in this process (a cancelled one winding down), this one calls on_wait and waits for it.
+    """
     if split not in SPLIT_FILES:
         raise ValueError(f"split must be train, test or all, not {split!r}")
     md5s = md5s or MNIST_MD5
@@ -182,7 +310,8 @@ def download_mnist(
     folder.mkdir(parents=True, exist_ok=True)
     names = SPLIT_FILES[split]
     mirrors = list(mirrors)
-    reuse_existing(folder, names, md5s, [folder / "MNIST" / "raw", *map(Path, reuse_from)])
-    for name in names:
-        download_file(name, folder, md5s[name], mirrors, progress, cancel, timeout_s)
+    with _only_download_into(folder, cancel, on_wait):
+        reuse_existing(folder, names, md5s, [folder / "MNIST" / "raw", *map(Path, reuse_from)])
+        for name in names:
+            download_file(name, folder, md5s[name], mirrors, progress, cancel, timeout_s)
     return folder

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
+import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -12,7 +14,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from lenet_core.datasets import find_mnist, load_mnist
-from lenet_core.download import SPLIT_FILES, DownloadCancelled, DownloadError, download_mnist
+from lenet_core.download import SPLIT_FILES, CancelEvent, DownloadCancelled, DownloadError, download_mnist
 from lenet_core.idx import write_idx
 
 from .conftest import fake_digits
@@ -34,11 +36,18 @@ def files(tmp_path_factory):
 class Server:
     """Paths: /good/NAME serves the file (with Range support), /missing/ answers 404, /corrupt/ serves wrong bytes,
     /flaky/ drops the connection half-way through any response that starts at byte 0, /drop/ through every
-    response, /slow/ trickles."""
+    response, /slow/ trickles. /silent/ accepts the request and sends nothing, /stall/ sends the headers and the
+    first STALL_AT bytes; both then wait until release is set (close sets it) and /stall/ sends the rest."""
+
+    STALL_AT = 1000
 
     def __init__(self, contents):
         self.contents = contents
         self.requests: list[tuple[str, str | None]] = []
+        self.release = threading.Event()
+        self.stalling = threading.Event()  # set when a request first stalls
+        self.stalled = 0  # requests stalled now
+        self.lock = threading.Lock()
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -52,6 +61,9 @@ class Server:
                     self.send_error(404)
                     return
                 data = server.contents[name]
+                if kind == "silent":
+                    server.stall()
+                    return
                 if kind == "corrupt":
                     data = gzip.compress(b"\x00\x00\x08\x03 not the published file")
                 start = 0
@@ -70,6 +82,12 @@ class Server:
                     self.wfile.flush()
                     self.connection.shutdown(2)  # drop the connection mid-file
                     return
+                if kind == "stall":
+                    self.wfile.write(body[: server.STALL_AT])
+                    server.stall()
+                    with contextlib.suppress(OSError):  # the client may have gone
+                        self.wfile.write(body[server.STALL_AT :])
+                    return
                 if kind == "slow":  # a trickle, so a cancel always lands mid-file
                     for i in range(0, len(body), 1024):
                         self.wfile.write(body[i : i + 1024])
@@ -85,7 +103,16 @@ class Server:
     def mirror(self, kind: str) -> str:
         return f"{self.url}/{kind}/"
 
+    def stall(self):
+        with self.lock:
+            self.stalled += 1
+        self.stalling.set()
+        self.release.wait()
+        with self.lock:
+            self.stalled -= 1
+
     def close(self):
+        self.release.set()
         self.httpd.shutdown()
         self.httpd.server_close()
 
@@ -259,3 +286,152 @@ def test_bytes_from_a_failing_mirror_are_resumed_from_the_next(tmp_path, server,
     download_mnist(tmp_path, split="test", mirrors=[server.mirror("good")], md5s=files[1])
     assert server.requests[0] == ("/good/t10k-images-idx3-ubyte.gz", f"bytes={kept}-")
     assert len(load_mnist(tmp_path, need_train=False).test) == 100
+
+
+def _in_thread(target, **kwargs):
+    """Runs target(**kwargs) on a thread; returns the thread and a dict that gets "result" or "error"."""
+    outcome = {}
+
+    def run():
+        try:
+            outcome["result"] = target(**kwargs)
+        except Exception as exc:
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread, outcome
+
+
+@pytest.mark.parametrize("kind", ["silent", "stall"])
+def test_cancel_event_breaks_off_a_read_the_server_leaves_hanging(tmp_path, server, files, kind):
+    cancel = CancelEvent()
+    thread, outcome = _in_thread(
+        download_mnist, dest=tmp_path, split="test", mirrors=[server.mirror(kind)], md5s=files[1], cancel=cancel
+    )
+    assert server.stalling.wait(20)
+    cancel.set()
+    thread.join(20)
+    assert not thread.is_alive() and isinstance(outcome.get("error"), DownloadCancelled)
+    assert server.stalled == 1  # the download stopped while the server still held it: cancel broke the read off
+    part = tmp_path / ".t10k-images-idx3-ubyte.gz.part"
+    sent = files[0]["t10k-images-idx3-ubyte.gz"][: server.STALL_AT]
+    assert not part.exists() or sent.startswith(part.read_bytes())
+
+
+def test_cancel_event_breaks_off_a_tls_handshake_that_never_ends(tmp_path, files):
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        cancel = CancelEvent()
+        mirror = f"https://127.0.0.1:{listener.getsockname()[1]}/"
+        thread, outcome = _in_thread(
+            download_mnist, dest=tmp_path, split="test", mirrors=[mirror], md5s=files[1], cancel=cancel
+        )
+        connection, _ = listener.accept()
+        with connection:  # held open and silent: the client waits for the server's TLS hello
+            cancel.set()
+            thread.join(20)
+            assert not thread.is_alive() and isinstance(outcome.get("error"), DownloadCancelled)
+
+
+def test_a_download_into_the_same_folder_waits_for_the_one_still_running(tmp_path, server, files):
+    # A plain Event is only seen between reads: the first download stays stuck in its read until the server goes on,
+    # as one stuck where a cancel cannot reach it would (connecting, say).
+    first_cancel = threading.Event()
+    first, first_outcome = _in_thread(
+        download_mnist,
+        dest=tmp_path,
+        split="test",
+        mirrors=[server.mirror("stall")],
+        md5s=files[1],
+        cancel=first_cancel,
+    )
+    assert server.stalling.wait(20)
+    first_cancel.set()
+
+    waited = threading.Event()
+    second_cancel = CancelEvent()
+    second, second_outcome = _in_thread(
+        download_mnist,
+        dest=tmp_path,
+        split="test",
+        mirrors=[server.mirror("good")],
+        md5s=files[1],
+        cancel=second_cancel,
+        on_wait=waited.set,
+    )
+    assert waited.wait(20)
+    second_cancel.set()  # a waiting download can be cancelled too
+    second.join(20)
+    assert isinstance(second_outcome.get("error"), DownloadCancelled) and "waiting" in str(second_outcome["error"])
+
+    waited.clear()
+    third, third_outcome = _in_thread(
+        download_mnist, dest=tmp_path, split="test", mirrors=[server.mirror("good")], md5s=files[1], on_wait=waited.set
+    )
+    assert waited.wait(20)
+    assert not any(path.startswith("/good/") for path, _ in server.requests)  # it waits: it has not started
+    server.release.set()  # the first reads the rest, sees its cancel and stops without writing it
+    first.join(20)
+    third.join(20)
+    assert isinstance(first_outcome.get("error"), DownloadCancelled)
+    assert third_outcome.get("result") == tmp_path  # so the .part it resumed was not written by both
+    assert len(load_mnist(tmp_path, need_train=False).test) == 100
+
+
+def _stalled_download(qtbot, window, server, files, kind):
+    """Starts a download from the window against a server that then stalls; returns its dialog and thread."""
+    window.download_mirrors = [server.mirror(kind)]
+    window.download_md5s = files[1]
+    window.download_mnist()
+    dialog = window.download_dialog
+    qtbot.waitUntil(server.stalling.is_set, timeout=20000)
+    return dialog, dialog.download_thread
+
+
+def test_gui_cancel_answers_while_the_server_stalls_and_a_new_download_works(qtbot, window, server, files):
+    from PySide6.QtWidgets import QPushButton
+
+    dialog, thread = _stalled_download(qtbot, window, server, files, "silent")
+    cancel = next(b for b in dialog.findChildren(QPushButton) if b.text() == "Cancel")
+    qtbot.mouseClick(cancel, Qt.MouseButton.LeftButton)
+    assert window.download_dialog is None and not dialog.isVisible()
+    assert server.stalled == 1  # answered while the server still holds the request
+    qtbot.waitUntil(lambda: not thread.is_alive(), timeout=20000)
+    assert server.stalled == 1  # and the thread stopped without the server's help
+
+    window.download_mirrors = [server.mirror("good")]
+    window.download_mnist()
+    qtbot.waitUntil(lambda: "300 training images" in window.panel.data_label.text(), timeout=20000)
+    assert window.download_dialog is None and not window.warnings
+
+
+def test_gui_close_answers_while_the_server_stalls(qtbot, window, server, files):
+    dialog, thread = _stalled_download(qtbot, window, server, files, "stall")
+    window.close()
+    assert window.download_dialog is None and not dialog.isVisible()
+    assert server.stalled == 1  # close returned while the server still held the download
+    qtbot.waitUntil(lambda: not thread.is_alive(), timeout=20000)  # the thread stops on its own, dialog gone or not
+    assert server.stalled == 1
+
+
+def test_gui_new_download_waits_for_the_cancelled_one_in_its_own_thread(qtbot, window, server, files, monkeypatch):
+    from PySide6.QtWidgets import QPushButton
+
+    import app.download
+
+    # A cancel that cannot break the read off: the old thread lives on until the server goes on.
+    monkeypatch.setattr(app.download, "CancelEvent", threading.Event)
+    dialog, old_thread = _stalled_download(qtbot, window, server, files, "stall")
+    cancel = next(b for b in dialog.findChildren(QPushButton) if b.text() == "Cancel")
+    qtbot.mouseClick(cancel, Qt.MouseButton.LeftButton)
+    assert window.download_dialog is None
+
+    window.download_mirrors = [server.mirror("good")]
+    window.download_mnist()
+    dialog = window.download_dialog
+    qtbot.waitUntil(lambda: dialog.labelText() == "Waiting for the cancelled download to stop…", timeout=20000)
+    assert old_thread.is_alive() and not any(path.startswith("/good/") for path, _ in server.requests)
+    server.release.set()
+    qtbot.waitUntil(lambda: "300 training images" in window.panel.data_label.text(), timeout=20000)
+    assert not old_thread.is_alive() and not window.warnings
+    assert find_mnist(window.mnist_home).train is not None
