@@ -1,7 +1,9 @@
 """Checkpoints: weights, optimizer state, config, history and metadata, saved atomically and loaded safely.
 
 Loading uses `torch.load(weights_only=True)`: only tensors and plain containers are unpickled, so a file
-crafted to run code when unpickled is refused instead.
+crafted to run code when unpickled is refused instead. Everything else a file can hold is checked here, once: whatever
+is wrong with it (torch.load itself raises IndexError, KeyError or TypeError on some garbage) comes out as one
+CheckpointError naming the file and the problem.
 """
 
 from __future__ import annotations
@@ -11,14 +13,15 @@ import os
 import pickle
 import platform
 import tempfile
-import zipfile
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 from torch import nn
 
-from .model import LeNet
+from .model import LeNet, non_finite
+from .training import TrainConfig
 
 FORMAT = "lenet-trainer-checkpoint"
 VERSION = 1
@@ -37,8 +40,9 @@ class CheckpointError(ValueError):
 class Checkpoint:
     model: dict[str, torch.Tensor]
     trainer: dict | None = None  # Trainer.state_dict(): optimizer, scheduler, counters, history
-    config: dict | None = None  # TrainConfig.to_dict()
+    config: TrainConfig | None = None
     metadata: dict = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)  # what loading changed or ignored, for the user
 
 
 def _metadata(extra: dict | None) -> dict:
@@ -54,7 +58,7 @@ def _metadata(extra: dict | None) -> dict:
 def save_checkpoint(path: str | os.PathLike, checkpoint: Checkpoint) -> None:
     """Write atomically: a temporary file beside the target, flushed, then renamed over it."""
     path = Path(path)
-    bad = [name for name, t in checkpoint.model.items() if t.is_floating_point() and not torch.isfinite(t).all()]
+    bad = non_finite(checkpoint.model)
     if bad:
         raise CheckpointError(path, f"refusing to save non-finite weights in {', '.join(bad)}")
     payload = {
@@ -62,7 +66,7 @@ def save_checkpoint(path: str | os.PathLike, checkpoint: Checkpoint) -> None:
         "version": VERSION,
         "model": {k: v.detach().cpu().contiguous() for k, v in checkpoint.model.items()},
         "trainer": checkpoint.trainer,
-        "config": checkpoint.config,
+        "config": checkpoint.config.to_dict() if checkpoint.config is not None else None,
         "metadata": _metadata(checkpoint.metadata),
     }
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -93,7 +97,11 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
     if path.stat().st_size == 0:
         raise CheckpointError(path, "the file is empty")
     try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # torch warns about odd pickle protocols in garbage: we raise our own error
+            warnings.simplefilter("ignore", UserWarning)
+            payload = torch.load(path, map_location="cpu", weights_only=True)
+    except MemoryError as exc:
+        raise CheckpointError(path, "not a readable checkpoint: it asks for more memory than there is") from exc
     except pickle.UnpicklingError as exc:
         # torch's message is a page long; its "WeightsUnpickler error:" line says what went wrong.
         detail = next((line.strip() for line in str(exc).splitlines() if "WeightsUnpickler error:" in line), "")
@@ -105,9 +113,15 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
         raise CheckpointError(
             path, f"not a readable checkpoint (truncated or corrupt?): {detail or 'not a torch file'}"
         ) from exc
-    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError) as exc:
-        first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise CheckpointError(path, f"not a readable checkpoint (truncated or corrupt?): {first_line}") from exc
+    except Exception as exc:  # torch.load of arbitrary bytes: IndexError, KeyError, TypeError, zipfile.BadZipFile...
+        first_line = (str(exc).strip().splitlines() or [""])[0][:200]
+        detail = f"{type(exc).__name__}: {first_line}" if first_line else type(exc).__name__
+        raise CheckpointError(path, f"not a readable checkpoint (truncated or corrupt?): {detail}") from exc
+    return _validate(path, payload)
+
+
+def _validate(path: Path, payload: object) -> Checkpoint:
+    """What torch.load returned, checked part by part."""
     if not isinstance(payload, dict):
         raise CheckpointError(path, f"not a checkpoint of this program (holds a {type(payload).__name__})")
     if payload.get("format") != FORMAT:
@@ -124,11 +138,26 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
     if not isinstance(model, dict):
         raise CheckpointError(path, "no model weights in the file")
     check_architecture(path, model)
+    notes = []
+    config = None
+    if isinstance(payload.get("config"), dict):
+        try:
+            config, notes = TrainConfig.from_saved(payload["config"])
+        except (ValueError, TypeError) as exc:
+            raise CheckpointError(path, f"its training config is unusable: {exc}") from exc
+    elif payload.get("config") is not None:
+        notes.append(f"its training config (a {type(payload['config']).__name__}) was ignored")
+    trainer = payload.get("trainer")
+    if trainer is not None and not isinstance(trainer, dict):
+        notes.append(f"its training state (a {type(trainer).__name__}) was ignored")
+        trainer = None
+    metadata = payload.get("metadata")
     return Checkpoint(
-        model=model,
-        trainer=payload.get("trainer"),
-        config=payload.get("config") if isinstance(payload.get("config"), dict) else None,
-        metadata=payload.get("metadata") or {},
+        model={name: value.float() for name, value in model.items()},
+        trainer=trainer,
+        config=config,
+        metadata=metadata if isinstance(metadata, dict) else {},
+        notes=notes,
     )
 
 
@@ -137,7 +166,9 @@ def check_architecture(path: str | os.PathLike, state: dict) -> None:
     expected = {k: tuple(v.shape) for k, v in LeNet().state_dict().items()}
     problems = []
     missing = sorted(set(expected) - set(state))
-    unexpected = sorted(set(state) - set(expected))
+    unexpected = sorted(repr(k) if not isinstance(k, str) else k for k in set(state) - set(expected))
+    if len(unexpected) > 5:
+        unexpected = [*unexpected[:5], f"and {len(unexpected) - 5} more"]
     if missing:
         problems.append(f"missing {', '.join(missing)}")
     if unexpected:
@@ -146,6 +177,8 @@ def check_architecture(path: str | os.PathLike, state: dict) -> None:
         value = state[name]
         if not isinstance(value, torch.Tensor):
             problems.append(f"{name} is a {type(value).__name__}, not a tensor")
+        elif value.layout != torch.strided or not value.is_floating_point():
+            problems.append(f"{name} holds {value.dtype} ({value.layout}), not real numbers")
         elif tuple(value.shape) != expected[name]:
             shape = "x".join(map(str, value.shape))
             problems.append(f"{name} has shape {shape}, LeNet needs {'x'.join(map(str, expected[name]))}")

@@ -99,7 +99,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             Checkpoint(
                 model=trainer.net.state_dict(),
                 trainer=None if args.weights_only else trainer.state_dict(),
-                config=config.to_dict(),
+                config=config,
                 metadata={
                     "dataset": data.files.train.images.name,
                     "train_images": len(data.train),

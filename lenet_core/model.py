@@ -69,6 +69,11 @@ class LeNet(nn.Module):
         return Activations(c1, c3, output)
 
 
+def non_finite(state: dict[str, torch.Tensor]) -> list[str]:
+    """The names of the tensors in a state dict that hold NaN or infinite values."""
+    return [name for name, t in state.items() if t.is_floating_point() and not bool(torch.isfinite(t).all())]
+
+
 def new_model(seed: int | None = None) -> LeNet:
     """A freshly initialised LeNet; with a seed, the same weights every time without touching global RNG."""
     if seed is None:

@@ -31,6 +31,24 @@ _BACKGROUND = -MNIST_MEAN / MNIST_STD  # a blank pixel, normalised
 EVAL_BATCH = 250  # as fast as 1,000 (~60k images/s here), and a quarter of the memory: conv2 alone is 50 MB at 1,000
 
 
+# The range of every number in a TrainConfig: what the engine accepts, the window's boxes offer and a saved config is
+# clamped into. Wide enough to show a run stall (lr 1e-6) or blow up (lr 10, momentum 0.99); a batch of 4096 is
+# ~0.3 s a step on 2 cores, so a step still ends well within the 2 s that Pause and close may take.
+LIMITS: dict[str, tuple[float, float]] = {
+    "lr": (1e-6, 100.0),
+    "momentum": (0.0, 0.999),
+    "weight_decay": (0.0, 1.0),
+    "batch_size": (1, 4096),
+    "epochs": (1, 1000),
+    "seed": (0, 2**31 - 1),  # what a spin box holds
+}
+CHOICES: dict[str, tuple[str, ...]] = {"optimizer": OPTIMIZERS, "lr_schedule": LR_SCHEDULES, "device": DEVICES}
+
+
+def _number(value: float) -> str:
+    return str(value) if isinstance(value, int) else f"{value:g}"
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """Hyper-parameters of a training run. The defaults reach 99 % on MNIST t10k from 20k training images."""
@@ -48,22 +66,19 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         problems = []
-        if self.optimizer not in OPTIMIZERS:
-            problems.append(f"optimizer must be one of {', '.join(OPTIMIZERS)}, not {self.optimizer!r}")
-        if self.lr_schedule not in LR_SCHEDULES:
-            problems.append(f"lr_schedule must be one of {', '.join(LR_SCHEDULES)}, not {self.lr_schedule!r}")
-        if self.device not in DEVICES:
-            problems.append(f"device must be one of {', '.join(DEVICES)}, not {self.device!r}")
-        if not (math.isfinite(self.lr) and self.lr > 0):
-            problems.append(f"lr must be a positive number, not {self.lr}")
-        if not (0 <= self.momentum < 1):
-            problems.append(f"momentum must be in [0, 1), not {self.momentum}")
-        if not (math.isfinite(self.weight_decay) and self.weight_decay >= 0):
-            problems.append(f"weight_decay must be >= 0, not {self.weight_decay}")
-        if self.batch_size < 1:
-            problems.append(f"batch_size must be at least 1, not {self.batch_size}")
-        if self.epochs < 1:
-            problems.append(f"epochs must be at least 1, not {self.epochs}")
+        for name, choices in CHOICES.items():
+            value = getattr(self, name)
+            if value not in choices or not isinstance(value, str):
+                problems.append(f"{name} must be one of {', '.join(choices)}, not {value!r}")
+        for name, (low, high) in LIMITS.items():
+            value = getattr(self, name)
+            kind = int if isinstance(low, int) else float
+            if isinstance(value, bool) or not isinstance(value, int if kind is int else int | float):
+                problems.append(f"{name} must be {'an integer' if kind is int else 'a number'}, not {value!r}")
+            elif not low <= value <= high:  # NaN fails this too
+                problems.append(f"{name} must be between {_number(low)} and {_number(high)}, not {_number(value)}")
+        if not isinstance(self.augment, bool):
+            problems.append(f"augment must be true or false, not {self.augment!r}")
         if problems:
             raise ValueError("; ".join(problems))
 
@@ -75,11 +90,41 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, values: dict) -> TrainConfig:
-        """Build from a saved dict, ignoring keys this version does not know."""
+        """Build from a saved dict, ignoring keys this version does not know; raises ValueError on any bad value."""
+        config, notes = cls.from_saved(values)
+        if notes:
+            raise ValueError("; ".join(notes))
+        return config
+
+    @classmethod
+    def from_saved(cls, values: object) -> tuple[TrainConfig, list[str]]:
+        """A config read from a file or the settings: numbers outside LIMITS clamped into them, with a note each.
+
+        Keys this version does not know are ignored. A value of the wrong type (a batch size of "64", a seed of
+        2.5, an unknown optimizer) raises a ValueError that names the field.
+        """
         if not isinstance(values, dict):
             raise ValueError(f"a training config must be a mapping, not {type(values).__name__}")
         known = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in values.items() if k in known})
+        clean = {k: v for k, v in values.items() if k in known}
+        notes = []
+        for name, (low, high) in LIMITS.items():
+            if name not in clean:
+                continue
+            value = clean[name]
+            if isinstance(low, int) and isinstance(value, float) and value.is_integer():
+                value = int(value)  # 64.0 from a JSON writer that knows only floats
+            if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
+                continue  # left for __post_init__ to name
+            if isinstance(low, float):
+                value = float(value)
+            if not low <= value <= high:
+                clamped = min(max(value, low), high)
+                limits = f"{_number(low)} to {_number(high)}"
+                notes.append(f"{name} {_number(value)} is outside {limits}: using {_number(clamped)}")
+                value = clamped
+            clean[name] = value
+        return cls(**clean), notes
 
 
 PRESETS: dict[str, TrainConfig] = {
@@ -242,6 +287,7 @@ class Trainer:
         )
         self.generator = torch.Generator().manual_seed(config.seed)
         self.history = History()
+        self._known_good: tuple[dict[str, torch.Tensor], str] = (self._weights_copy(), "when training began")
         self.step_count = 0
         self.epoch = 0
         self.samples_seen = 0
@@ -253,6 +299,29 @@ class Trainer:
         self._running = threading.Event()
         self._running.set()
         self._stop = threading.Event()
+
+    def _weights_copy(self) -> dict[str, torch.Tensor]:
+        return {k: v.detach().clone() for k, v in self.net.state_dict().items()}
+
+    def _mark_known_good(self, when: str) -> None:
+        """Remember the weights as they are now: a divergence goes back to them (a copy at a run's start and each
+        epoch's end costs nothing next to the epoch; one every step would cost ~1 % of the step)."""
+        self._known_good = (self._weights_copy(), when)
+
+    def restore_known_good(self) -> str:
+        """After a divergence: back to the last weights known to be good, with the optimizer's momentum forgotten.
+
+        The weights just before the bad step are finite, but they are the ones whose loss was NaN or infinite: the
+        network would answer NaN to a drawing and the next step would diverge at once. Returns when the restored
+        weights are from, for the message.
+        """
+        weights, when = self._known_good
+        self.net.load_state_dict(weights)
+        self.optimizer.state.clear()  # momentum (or Adam's moments) of the steps that blew up
+        return when
+
+    def _diverged(self, exc: TrainingDiverged) -> TrainingDiverged:
+        return TrainingDiverged(f"{exc}; the weights from {self.restore_known_good()} were restored")
 
     def _make_optimizer(self) -> torch.optim.Optimizer:
         c = self.config
@@ -319,15 +388,17 @@ class Trainer:
         replay_from: TensorData | None = None,
         lr: float = 0.005,
         replay: int = 128,
+        also_per_step: int = 64,
         min_steps: int = 3,
         max_steps: int = 30,
     ) -> tuple[int, bool]:
         """Learn a few new examples on the spot, without forgetting the rest.
 
-        Each SGD step uses the new examples (lightly augmented), `also` (e.g. the user's earlier digits) and `replay`
-        random samples of `replay_from` (default: the training data). Steps go on until the new examples are
-        predicted right (at least `min_steps`, at most `max_steps`), with their own small lr; the lr schedule is
-        left where it was.
+        Each SGD step uses the new examples (lightly augmented), up to `also_per_step` random samples of `also`
+        (e.g. the user's earlier digits: a step costs the same with 10 or 10,000 of them) and `replay` random samples
+        of `replay_from` (default: the training data). Steps go on until the new examples are predicted right (at
+        least `min_steps`, at most `max_steps`) or stop() is called, with their own small lr; the lr schedule is
+        left where it was. A divergence restores the last known-good weights and raises TrainingDiverged.
         Returns the steps taken and whether the new examples are now predicted right.
         """
         if len(images) == 0:
@@ -338,15 +409,21 @@ class Trainer:
             group["lr"] = lr
         try:
             for step in range(1, max_steps + 1):
+                if self._stop.is_set():  # the window is closing: the steps so far are kept
+                    return step - 1, False
                 inputs, targets = [augment_batch(images, self.generator)], [labels]
                 if also is not None and len(also):
-                    inputs.append(augment_batch(also.images, self.generator))
-                    targets.append(also.labels)
+                    index = torch.randperm(len(also), generator=self.generator)[:also_per_step]
+                    inputs.append(augment_batch(also.images.index_select(0, index), self.generator))
+                    targets.append(also.labels.index_select(0, index))
                 if replay and replay_from is not None and len(replay_from):
                     index = torch.randint(len(replay_from), (replay,), generator=self.generator)
                     inputs.append(replay_from.images.index_select(0, index))
                     targets.append(replay_from.labels.index_select(0, index))
-                self._sgd_step(torch.cat(inputs), torch.cat(targets))
+                try:
+                    self._sgd_step(torch.cat(inputs), torch.cat(targets))
+                except TrainingDiverged as exc:
+                    raise self._diverged(exc) from exc
                 if step >= min_steps:
                     with torch.inference_mode():
                         self.net.eval()
@@ -378,11 +455,14 @@ class Trainer:
         return loss.detach()
 
     def step(self) -> StepEvent:
-        """One SGD step on the next batch."""
+        """One SGD step on the next batch. A divergence restores the last known-good weights, then raises."""
         started = time.perf_counter()
         lr = self.lr
         inputs, targets = self.next_batch()
-        loss = float(self.train_step(inputs, targets))
+        try:
+            loss = float(self.train_step(inputs, targets))
+        except TrainingDiverged as exc:
+            raise self._diverged(exc) from exc
         n = len(targets)
         self.step_count += 1
         self.samples_seen += n
@@ -417,6 +497,7 @@ class Trainer:
         )
         self.history.epochs.append(dataclasses.asdict(event))
         self._order = None
+        self._mark_known_good(f"the end of epoch {self.epoch}")
         return event
 
     # -- whole runs ---------------------------------------------------------------------------
@@ -426,6 +507,8 @@ class Trainer:
         Ends with a StoppedEvent whose reason is "finished", "stopped" or "diverged".
         """
         target = self.config.epochs if epochs is None else epochs
+        if self.epoch < target:
+            self._mark_known_good(f"the start of this run (step {self.step_count})")
         try:
             yield from self._run(target)
         finally:

@@ -11,7 +11,15 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+from hypothesis import settings
+
 from lenet_core.idx import write_idx
+
+# Seeded: the same examples on every machine and run, so a red suite means the change, not the draw. Explore with
+# `pytest --hypothesis-profile=explore` (new examples each run, ten times as many).
+settings.register_profile("seeded", derandomize=True, database=None)
+settings.register_profile("explore", max_examples=1000)
+settings.load_profile("seeded")
 
 
 def fake_digits(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -80,7 +88,10 @@ def make_window(qtbot, tmp_path, mnist_dir, monkeypatch):
     monkeypatch.setattr(QMessageBox, "warning", lambda *args: warnings.append(args[2]))
 
     def make(data_dir=mnist_dir, settings=None, data_home=None, size=(1280, 800)):
-        settings = settings or QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+        if settings is None:
+            settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+            if settings.value("ui/language") is None:  # English, whatever the machine's locale (LANG=ko_KR...)
+                settings.setValue("ui/language", "en")
         window = MainWindow(data_dir=data_dir, settings=settings, data_home=data_home or tmp_path / "home")
         window.warnings = warnings
         windows.append(window)

@@ -28,10 +28,10 @@ def test_save_load_gives_identical_predictions(tmp_path, mnist_dir):
     path = tmp_path / "sub" / "m.pt"
     save_checkpoint(
         path,
-        Checkpoint(trainer.net.state_dict(), trainer.state_dict(), config.to_dict(), {"dataset": "fake"}),
+        Checkpoint(trainer.net.state_dict(), trainer.state_dict(), config, {"dataset": "fake"}),
     )
     loaded = load_checkpoint(path)
-    assert loaded.config == config.to_dict()
+    assert loaded.config == config and loaded.notes == []
     assert loaded.metadata["dataset"] == "fake" and "saved_at" in loaded.metadata and "torch" in loaded.metadata
     net = load_model(path)
     for name, value in trainer.net.state_dict().items():

@@ -72,7 +72,7 @@ def test_train_then_evaluate(capsys, mnist_dir, trained, tmp_path):
         str(tmp_path / "w.pt"),
     )
     weights_only = load_checkpoint(tmp_path / "w.pt")
-    assert code == 0 and weights_only.trainer is None and weights_only.config["epochs"] == 1
+    assert code == 0 and weights_only.trainer is None and weights_only.config.epochs == 1
     assert weights_only.metadata["train_images"] == 600 and weights_only.metadata["epochs_done"] == 1
     assert (tmp_path / "w.pt").stat().st_size < 0.7 * (tmp_path / "x.pt").stat().st_size
     assert (tmp_path / "w.pt").stat().st_mode & 0o777 == 0o644
@@ -98,7 +98,7 @@ def test_data_dir_from_environment(capsys, mnist_dir, trained, monkeypatch):
     [
         (["train", "--data-dir", "{tmp}/absent"], "absent: no such folder"),
         (["train", "--data-dir", "{tmp}"], "no MNIST files found"),
-        (["train", "--data-dir", "{mnist}", "--lr", "-1"], "lr must be a positive number"),
+        (["train", "--data-dir", "{mnist}", "--lr", "-1"], "lr must be between 1e-06 and 100, not -1"),
         (["evaluate", "--data-dir", "{mnist}", "--checkpoint", "{tmp}/none.pt"], "none.pt: no such file"),
         (
             ["evaluate", "--data-dir", "{mnist}", "--checkpoint", "{mnist}/t10k-labels-idx1-ubyte.gz"],
@@ -132,7 +132,11 @@ def test_diverged_training_exits_non_zero_and_saves_nothing(capsys, tmp_path, mn
         "--data-dir",
         str(mnist_dir),
         "--lr",
-        "1e4",
+        "10",
+        "--momentum",
+        "0.99",
+        "--batch-size",
+        "32",
         "--lr-schedule",
         "constant",
         "--epochs",

@@ -5,9 +5,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from lenet_core.datasets import load_mnist
+from lenet_core.datasets import TensorData, load_mnist
 from lenet_core.model import new_model
 from lenet_core.training import (
+    LIMITS,
     PRESETS,
     EpochEvent,
     PausedEvent,
@@ -103,14 +104,37 @@ def test_stop_and_pause_from_another_thread(data):
     assert isinstance(next(trainer.run()), StepEvent) and trainer.step_count == step + 1
 
 
-def test_diverging_run_stops_with_finite_weights(data):
-    trainer = Trainer(new_model(0), FAST.replace(lr=1e4, lr_schedule="constant", momentum=0.0), data.train)
+DIVERGING = FAST.replace(lr=10.0, momentum=0.99, lr_schedule="constant")  # blows up within ten steps
+
+
+def test_diverging_run_restores_the_weights_it_started_from(data):
+    trainer = Trainer(new_model(0), DIVERGING, data.train)
+    started = {k: v.clone() for k, v in trainer.net.state_dict().items()}
     final = trainer.fit()
     assert final.reason == "diverged"
-    assert "lower learning rate" in final.message
-    assert all(torch.isfinite(p).all() for p in trainer.net.parameters())
+    assert "lower learning rate" in final.message and "the start of this run (step 0) were restored" in final.message
+    for name, value in trainer.net.state_dict().items():  # not the last weights, whose loss was NaN
+        assert torch.equal(value, started[name]), name
+    assert not trainer.optimizer.state  # the momentum that blew up is forgotten
+    with torch.inference_mode():
+        assert torch.isfinite(trainer.net.eval()(data.train.images[:64])).all()
     with pytest.raises(TrainingDiverged):
         trainer.train_step(torch.full((2, 1, 32, 32), float("nan")), torch.tensor([0, 1]))
+
+
+def test_divergence_after_an_epoch_goes_back_to_that_epochs_end(data):
+    trainer = Trainer(new_model(0), FAST.replace(epochs=2), data.train)
+    assert trainer.fit().reason == "finished"
+    after_epoch_2 = {k: v.clone() for k, v in trainer.net.state_dict().items()}
+    trainer.step()
+    trainer.step()  # the weights move on from the epoch's end...
+    assert not torch.equal(trainer.net.fc3.weight, after_epoch_2["fc3.weight"])
+    nan = torch.full_like(data.train.images, float("nan"))
+    trainer.train_data = TensorData(nan, data.train.labels)  # ...then a batch makes the loss NaN
+    with pytest.raises(TrainingDiverged, match="the end of epoch 2 were restored"):
+        trainer.step()
+    for name, value in trainer.net.state_dict().items():
+        assert torch.equal(value, after_epoch_2[name]), name
 
 
 def test_augmentation_grid_equals_affine_grid_and_keeps_background():
@@ -134,6 +158,47 @@ def test_config_validation_names_every_problem():
     for fragment in ("optimizer must be one of sgd, adam", "lr must be", "batch_size", "momentum"):
         assert fragment in message
     assert TrainConfig.from_dict({**TrainConfig().to_dict(), "unknown": 1}) == TrainConfig()
+    for field, value in (("batch_size", 64.5), ("batch_size", "64"), ("seed", True), ("lr", float("nan"))):
+        with pytest.raises(ValueError, match=field):
+            TrainConfig(**{field: value})
+
+
+@pytest.mark.parametrize(
+    ("saved", "expected", "note"),
+    [
+        ({"lr": 1e9}, {"lr": 100.0}, "lr 1e+09 is outside 1e-06 to 100: using 100"),
+        ({"lr": 1e-7}, {"lr": 1e-6}, "lr 1e-07"),
+        ({"momentum": 0.995}, {"momentum": 0.995}, None),
+        ({"momentum": 1.5}, {"momentum": 0.999}, "momentum 1.5"),
+        ({"batch_size": 100_000}, {"batch_size": 4096}, "batch_size 100000 is outside 1 to 4096: using 4096"),
+        ({"batch_size": 64.0}, {"batch_size": 64}, None),  # a float that is a whole number is that number
+        ({"epochs": 2**31}, {"epochs": 1000}, "epochs 2147483648"),
+        ({"seed": 2**63}, {"seed": 2**31 - 1}, "seed 9223372036854775808"),
+        ({"seed": -5, "lr": 0}, {"seed": 0, "lr": 1e-6}, "seed -5"),
+    ],
+)
+def test_saved_configs_are_clamped_into_the_limits_with_a_note(saved, expected, note):
+    config, notes = TrainConfig.from_saved({**TrainConfig().to_dict(), **saved})
+    assert {k: getattr(config, k) for k in expected} == expected
+    assert type(config.batch_size) is int and type(config.lr) is float
+    if note is None:
+        assert notes == []
+    else:
+        assert any(n.startswith(note) for n in notes), notes
+    for name, (low, high) in LIMITS.items():
+        assert low <= getattr(config, name) <= high
+
+
+@pytest.mark.parametrize(
+    "saved",
+    [{"batch_size": "64"}, {"seed": 2.5}, {"optimizer": "rmsprop"}, {"lr": float("nan")}, {"augment": 1}, {"lr": True}],
+)
+def test_saved_configs_of_the_wrong_type_are_refused_naming_the_field(saved):
+    field = next(iter(saved))
+    with pytest.raises(ValueError, match=field):
+        TrainConfig.from_saved({**TrainConfig().to_dict(), **saved})
+    with pytest.raises(ValueError, match="mapping"):
+        TrainConfig.from_saved([1, 2])
 
 
 def test_state_dict_round_trip(data):
@@ -165,3 +230,20 @@ def test_stop_before_a_run_ends_that_run_and_only_that_one(data):
     trainer.stop()  # e.g. Pause pressed just after Start, before the worker began
     assert list(trainer.run()) == [StoppedEvent("stopped", "stopped at step 0")]
     assert trainer.fit().reason == "finished"  # the request was used up
+
+
+def test_teach_samples_the_users_other_digits_and_stops_when_asked(data):
+    """A teaching step costs the same with 10 or 10,000 saved digits: it samples them."""
+    trainer = Trainer(new_model(0), FAST, data.train)
+    many = TensorData(data.train.images[:500].repeat(20, 1, 1, 1), data.train.labels[:500].repeat(20))  # 10,000
+    batches: list[int] = []
+    hook = trainer.net.register_forward_pre_hook(lambda module, args: batches.append(len(args[0])))
+    image, label = data.test.images[:1], data.test.labels[:1]
+    trainer.teach(image, label, also=many, max_steps=4, min_steps=4)
+    training_batches = [n for n in batches if n > 1]  # the checks of the new example run on it alone
+    assert training_batches == [1 + 64 + 128] * 4
+    batches.clear()
+    trainer.stop()  # the window closing while a teach runs
+    assert trainer.teach(image, label, also=many) == (0, False)
+    hook.remove()
+    assert batches == []
