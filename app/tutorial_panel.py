@@ -142,7 +142,7 @@ class TutorialPanel(QWidget):
         self._show_position()
         if result.line == 1:
             self.forward_done.emit()
-        if result.line == 4:
+        if result.line == 4 and result.refused is None:
             self.weights_changed.emit()
 
     def run_all(self) -> None:
@@ -189,6 +189,11 @@ class TutorialPanel(QWidget):
             limit = float(np.abs(grad).max()) or 1.0
             for image, g in zip(self.grad_images, grad, strict=True):
                 image.setImage(g, levels=(-limit, limit))
+        elif r.refused is not None:
+            text = self.tr(
+                "<b>optimizer.step()</b> was not applied: {reason}. The weights are unchanged. Training with too "
+                "high a learning rate blew them up: press Reset weights (Ctrl+R) or load a checkpoint."
+            ).format(reason=r.refused)
         else:
             rows = "".join(
                 f"<tr><td><tt>{name}</tt></td><td><tt>{old:+.6f} − {lr} × {grad:+.6f} = {new:+.6f}</tt></td></tr>"

@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn, optim
 
-from .model import Activations, LeNet
+from .model import Activations, LeNet, non_finite
 
 LINES = (
     "optimizer.zero_grad()",
@@ -42,6 +42,7 @@ class LineResult:
     weight_grad: torch.Tensor | None = None  # conv1.weight.grad, 6 x 1 x 3 x 3
     updates: list[tuple[str, float, float, float, float]] = field(default_factory=list)  # name, old, lr, grad, new
     probabilities_after: torch.Tensor | None = None
+    refused: str | None = None  # why optimizer.step() was not applied (it would have made weights NaN or infinite)
 
 
 class TutorialWalk:
@@ -102,7 +103,7 @@ class TutorialWalk:
             params = dict(self.net.named_parameters())
             watched = [(name, idx if idx is not None else (self.target_digit,)) for name, idx in WATCHED]
             before = [(float(params[n].detach()[i]), float(params[n].grad[i])) for n, i in watched]
-            self.optimizer.step()
+            result.refused = self._step_keeping_weights_finite()
             for (name, idx), (old, grad) in zip(watched, before, strict=True):
                 label = f"{name}[{', '.join(map(str, idx))}]"
                 result.updates.append((label, old, self.lr, grad, float(params[name].detach()[idx])))
@@ -112,6 +113,20 @@ class TutorialWalk:
         result.bias_grad_after = self._bias_grad()
         self.next_line += 1
         return result
+
+    def _step_keeping_weights_finite(self) -> str | None:
+        """optimizer.step(), unless it would put NaN or infinity into the live model; then why it was not applied."""
+        grads = {name: p.grad for name, p in self.net.named_parameters() if p.grad is not None}
+        if bad := non_finite(grads):
+            return f"the gradients of {', '.join(bad)} are not finite (the loss is {float(self.loss.detach()):g})"
+        kept = {name: p.detach().clone() for name, p in self.net.named_parameters()}
+        self.optimizer.step()
+        if bad := non_finite(dict(self.net.named_parameters())):
+            with torch.no_grad():
+                for name, p in self.net.named_parameters():
+                    p.copy_(kept[name])
+            return f"it would have made {', '.join(bad)} infinite"
+        return None
 
     def run_all(self) -> list[LineResult]:
         """The rest of the five lines."""

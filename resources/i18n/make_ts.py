@@ -35,6 +35,9 @@ KO = {
     "the target {t} now has {target_p:.1f} %.": "<b>optimizer.step()</b>이 모든 가중치를 변화도의 반대 방향으로 옮겼습니다: new = old − lr × grad."
     "<table>{rows}</table>이 단계 후 신경망의 답은 <b>{digit}</b> ({confidence:.1f} %)이고, "
     "목표 {t}의 확률은 {target_p:.1f} %입니다.",
+    "<b>optimizer.step()</b> was not applied: {reason}. The weights are unchanged. Training with too "
+    "high a learning rate blew them up: press Reset weights (Ctrl+R) or load a checkpoint.": "<b>optimizer.step()</b>을 적용하지 않았습니다: {reason}. 가중치는 그대로입니다. 너무 높은 "
+    "학습률로 학습해서 가중치가 발산했습니다: 가중치 초기화(Ctrl+R)를 누르거나 체크포인트를 불러오세요.",
     "Target digit": "목표 숫자",
     "The digit the step should teach (default: the network's own answer)": "이 단계가 가르칠 숫자 (기본값: 신경망 자신의 답)",
     "Criterion": "손실 함수",
