@@ -50,9 +50,16 @@ CONV1 = Row("conv1 maps (30×30)", 6, 30, 6, 1)
 CONV2 = Row("conv2 maps (13×13)", 16, 13, 8, 2)
 
 
+def _scale(values: np.ndarray) -> float:
+    """The largest finite value, the top of the colour scale (1 when there is none)."""
+    finite = values[np.isfinite(values)]
+    return float(finite.max()) if finite.size and finite.max() > 0 else 1.0
+
+
 def mosaic(row: Row, maps: np.ndarray, low: float, high: float, lut: np.ndarray, background: np.ndarray) -> np.ndarray:
     """`maps` (count x side x side) as one RGBA image: values scaled from [low, high] onto `lut` (256 x 4 bytes)."""
-    scaled = np.clip((maps - low) * (255.0 / (high - low)), 0, 255).astype(np.uint8)
+    with np.errstate(invalid="ignore", over="ignore"):  # overflowing weights give inf and NaN maps: drawn as 0
+        scaled = np.nan_to_num(np.clip((maps - low) * (255.0 / (high - low)), 0, 255)).astype(np.uint8)
     tiles = lut[scaled]  # count x side x side x 4
     if row.zoom > 1:
         tiles = tiles.repeat(row.zoom, axis=1).repeat(row.zoom, axis=2)
@@ -94,7 +101,7 @@ class FeatureMaps(pg.GraphicsLayoutWidget):
     def show_filters(self, weight: torch.Tensor) -> None:
         """conv1.weight: 6 x 1 x 3 x 3, on one symmetric scale so that signs compare."""
         w = weight.detach().cpu().numpy()[:, 0]
-        limit = float(np.abs(w).max()) or 1.0
+        limit = _scale(np.abs(w))
         self.images[FILTERS].setImage(
             mosaic(FILTERS, w, -limit, limit, self._filter_lut, self._background), autoLevels=False
         )
@@ -107,7 +114,7 @@ class FeatureMaps(pg.GraphicsLayoutWidget):
             return
         for row, maps in ((CONV1, activations.conv1), (CONV2, activations.conv2)):
             m = maps[0].detach().cpu().numpy()
-            top = float(m.max()) or 1.0
+            top = _scale(m)
             self.images[row].setImage(
                 mosaic(row, m, 0.0, top, self._activation_lut, self._background), autoLevels=False
             )

@@ -32,7 +32,7 @@ from lenet_core.checkpoint import Checkpoint, CheckpointError, load_checkpoint, 
 from lenet_core.datasets import DatasetNotFoundError, TensorData, find_mnist
 from lenet_core.download import DOWNLOAD_SIZE_MB, MIRRORS, default_data_dir
 from lenet_core.inference import DEFAULT_WEIGHTS, RESOURCES, classify
-from lenet_core.model import LeNet, new_model
+from lenet_core.model import LeNet, new_model, non_finite
 from lenet_core.my_digits import DigitStore
 from lenet_core.preprocess import prepare, to_mnist
 from lenet_core.threads import one_malloc_arena, use_threads
@@ -54,6 +54,7 @@ APP_NAME = "LeNet digit trainer"
 FEATURE_INTERVAL_MS = 100  # feature maps refresh at most 10 times a second
 STATUS_INTERVAL_MS = 250  # the epoch bar and the speed read-out: 4 times a second is readable, and cheap
 AUTOSAVE_NAME = "autosave.pt"
+CLOSE_WAIT_MS = 2000  # after this, close stops blocking: the window says what it waits for and closes when done
 I18N = RESOURCES / "i18n"  # compiled translations (.qm), made by resources/i18n/make_ts.py
 
 
@@ -97,6 +98,8 @@ class MainWindow(QMainWindow):
         self.store = self._open_store()
         self.checkpoint_path: Path | None = None
         self.running = False
+        self._closing = False  # close asked for: results still on their way are no longer shown
+        self._waiting_to_close = False  # close waits (without blocking) for work that no stop flag cuts short
         self.net = LeNet().eval()  # the GUI's copy, fed with snapshots from the worker
         self._last_progress: tuple[float, int] | None = None
         self._pending_step: StepEvent | None = None  # the newest step, not yet in the epoch bar and status bar
@@ -175,15 +178,16 @@ class MainWindow(QMainWindow):
             return default
         try:
             return convert(raw)
-        except (TypeError, ValueError, KeyError):
-            self.problems.append(f"the saved setting {key} was unreadable and was reset")
+        except (TypeError, ValueError, KeyError) as exc:
+            self.problems.append(f"the saved setting {key} was unreadable and was reset ({exc})")
             return default
 
     # -- model on start -----------------------------------------------------------------------------
     def _initial_model(self) -> tuple[dict[str, torch.Tensor], TrainConfig, str]:
-        config = self._setting(
-            "training/config", PRESETS["default"], lambda raw: TrainConfig.from_dict(json.loads(raw))
+        config, notes = self._setting(
+            "training/config", (PRESETS["default"], []), lambda raw: TrainConfig.from_saved(json.loads(raw))
         )
+        self.problems.extend(f"the saved setting training/config: {note}" for note in notes)
         autosave = self.data_home / AUTOSAVE_NAME
         for path, origin in ((autosave, "restored from the last session"), (DEFAULT_WEIGHTS, "shipped defaults")):
             if path.is_file():
@@ -198,7 +202,8 @@ class MainWindow(QMainWindow):
         action = QAction(text, self)
         if shortcut is not None:
             shortcuts = shortcut if isinstance(shortcut, list) else [shortcut]
-            action.setShortcuts([QKeySequence(s) for s in shortcuts])
+            keys = [QKeySequence(s) for s in shortcuts]
+            action.setShortcuts([k for i, k in enumerate(keys) if not k.isEmpty() and k not in keys[:i]])
         keys = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
         action.setToolTip(f"{tip} ({keys})" if keys and tip else tip or text)
         action.setStatusTip(tip)
@@ -223,7 +228,8 @@ class MainWindow(QMainWindow):
                 QKeySequence.StandardKey.SaveAs,
                 "Save the weights and settings to a new file",
             ),
-            "quit": self._action("&Quit", self.close, QKeySequence.StandardKey.Quit, "Quit"),
+            # Ctrl+Q everywhere: Qt's standard Quit key is unbound on some Linux desktops.
+            "quit": self._action("&Quit", self.close, [QKeySequence.StandardKey.Quit, "Ctrl+Q"], "Quit"),
             "clear": self._action("&Clear", lambda: self.canvas.clear(), ["Esc", "Delete"], "Clear the drawing"),
             "train": self._action("&Start", self.toggle_training, "Space", "Start or pause training"),
             "step": self._action(
@@ -427,6 +433,9 @@ class MainWindow(QMainWindow):
 
     def _show_weights(self, weights: dict[str, torch.Tensor], made_here: bool) -> None:
         """Copy weights into the GUI's model and predict with them; made_here: not (yet) the worker's."""
+        if bad := non_finite(weights):  # never into the live model, from any path
+            log.error("refusing non-finite weights in %s", ", ".join(bad))
+            return
         self.tutorial.weights_replaced()  # before the in-place copy: a walk half-way holds the old graph
         self.net.load_state_dict(weights)
         self._newest_weights_here = made_here
@@ -503,6 +512,8 @@ class MainWindow(QMainWindow):
         self.request_evaluate.emit()
 
     def _show_evaluation(self, images, labels, predicted) -> None:
+        if self._closing:  # a dialog shown now would outlive the quit (and keep the program running)
+            return
         self.statusBar().clearMessage()
         self.evaluation = EvaluationDialog(images, labels, predicted, self)
         self.evaluation.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
@@ -598,6 +609,9 @@ class MainWindow(QMainWindow):
             self._failed(str(exc))
 
     def _replace_weights(self, weights: dict[str, torch.Tensor], message: str) -> None:
+        if bad := non_finite(weights):
+            self._failed(f"The weights hold NaN or infinite values in {', '.join(bad)}; the current ones are kept.")
+            return
         if self.running:
             self.worker.pause()  # the new weights are taken once the step in progress is done
         self.request_weights.emit(weights)
@@ -613,6 +627,8 @@ class MainWindow(QMainWindow):
         self.actions["train"].setText("&Pause" if running else "&Start")
         self.actions["train"].setEnabled(True)
         self.actions["step"].setEnabled(not running)
+        for name in ("data", "download"):  # a new training set is taken only between runs
+            self.actions[name].setEnabled(not running)
         self.panel.set_running(running)
         self.tutorial.setEnabled(not running)  # one model: the tutorial waits while training runs
         if not running:
@@ -665,10 +681,10 @@ class MainWindow(QMainWindow):
             )
 
     def _stopped(self, reason: str, message: str) -> None:
+        if self._closing:
+            return
         if reason == "diverged":
-            QMessageBox.warning(
-                self, "Training diverged", f"Training stopped: {message}.\n\nThe weights before the bad step were kept."
-            )
+            QMessageBox.warning(self, "Training diverged", f"Training stopped: {message}.")
         elif reason == "finished":
             self.statusBar().showMessage(f"Training finished: {message}", 10000)
             self.autosave()
@@ -676,14 +692,15 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage("Training paused", 5000)
 
     def _failed(self, message: str) -> None:
+        if self._closing:
+            log.warning("while closing: %s", message)
+            return
         self.statusBar().showMessage(message, 10000)
         QMessageBox.warning(self, APP_NAME, message)
 
     # -- files --------------------------------------------------------------------------------------
     def _checkpoint(self) -> Checkpoint:
-        return Checkpoint(
-            model=snapshot(self.net), config=self.panel.config().to_dict(), metadata={"saved_by": APP_NAME}
-        )
+        return Checkpoint(model=snapshot(self.net), config=self.panel.config(), metadata={"saved_by": APP_NAME})
 
     def open_checkpoint(self) -> None:
         name, _ = QFileDialog.getOpenFileName(self, "Open checkpoint", "", "Checkpoints (*.pt *.pth);;All files (*)")
@@ -698,12 +715,13 @@ class MainWindow(QMainWindow):
             return False
         self.checkpoint_path = Path(name)
         self._replace_weights(checkpoint.model, f"Loaded {Path(name).name}")
-        if checkpoint.config:
-            try:
-                self.panel.set_config(TrainConfig.from_dict(checkpoint.config))
-                self._config_changed(self.panel.config())
-            except (TypeError, ValueError) as exc:
-                log.warning("ignoring the checkpoint's config: %s", exc)
+        if checkpoint.config is not None:
+            self.panel.set_config(checkpoint.config)
+            self._config_changed(checkpoint.config)
+        if checkpoint.notes:  # e.g. a batch size above what the window offers, clamped: say so
+            self._failed(
+                f"Loaded {Path(name).name}, with changes:\n\n" + "\n".join(f"• {note}" for note in checkpoint.notes)
+            )
         return True
 
     def save_checkpoint(self) -> None:
@@ -727,12 +745,14 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Saved {name}", 5000)
         return True
 
-    def autosave(self) -> None:
+    def autosave(self) -> bool:
         try:
             save_checkpoint(self.data_home / AUTOSAVE_NAME, self._checkpoint())
         except (OSError, CheckpointError) as exc:
             log.warning("autosave failed: %s", exc)
             self.statusBar().showMessage(f"Could not autosave the weights: {exc}", 10000)
+            return False
+        return True
 
     # -- window -------------------------------------------------------------------------------------
     def about(self) -> None:
@@ -756,8 +776,21 @@ class MainWindow(QMainWindow):
             self.splitter.setSizes([420, 560, 300])
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        if not self.shutdown():
-            self.thread.wait()  # a slot still running (a slow load, say): destroying a running QThread aborts
+        if self._waiting_to_close:  # asked again while waiting: the close is already on its way
+            event.ignore()
+            return
+        if not self._closing:
+            self._closing = True
+            self.setEnabled(False)  # nothing new starts while the work in progress winds down
+        if not self.shutdown(CLOSE_WAIT_MS):
+            # Work that no stop flag cuts short (building the engine, a folder loading): destroying a running QThread
+            # would abort, and waiting here would freeze the window. Say what we wait for; close when it is done.
+            event.ignore()
+            what = self.worker.activity or "the training thread"
+            self.statusBar().showMessage(f"Closing: waiting for {what} to finish…")
+            self._waiting_to_close = True
+            self.thread.finished.connect(self._close_when_idle, Qt.ConnectionType.SingleShotConnection)
+            return
         if not self._newest_weights_here:
             # The worker's last snapshot may still be queued for this window: take its weights now (it has stopped).
             self.net.load_state_dict(self.worker.weights())
@@ -768,11 +801,21 @@ class MainWindow(QMainWindow):
         if self.store is not None:
             self.store.close()
         self.settings.sync()
-        self.autosave()
+        if not self.autosave():
+            QMessageBox.warning(
+                self,
+                APP_NAME,
+                f"Could not autosave the weights to {self.data_home / AUTOSAVE_NAME}: "
+                "the next start will use the last weights saved there (or the shipped ones).",
+            )
         super().closeEvent(event)
 
-    def shutdown(self, timeout_ms: int = 2000) -> bool:
-        """Stop training after the step in progress and join the worker thread."""
+    def _close_when_idle(self) -> None:
+        self._waiting_to_close = False
+        self.close()
+
+    def shutdown(self, timeout_ms: int = CLOSE_WAIT_MS) -> bool:
+        """Stop training after the step in progress (a teach after its step) and join the worker thread."""
         if self.download_dialog is not None:
             self.download_dialog.stop()
         if not self.thread.isRunning():
@@ -780,7 +823,7 @@ class MainWindow(QMainWindow):
         self.worker.pause()
         self.thread.quit()
         if not self.thread.wait(timeout_ms):
-            log.error("the training thread did not stop within %d ms", timeout_ms)
+            log.warning("the training thread is busy with %s; closing when it is done", self.worker.activity or "?")
             return False
         return True
 

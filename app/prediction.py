@@ -82,10 +82,20 @@ class PredictionPanel(QWidget):
             self.seen.clear()
             self._seen_input = None
             return
-        self.digit.setText(str(prediction.digit))
-        self.confidence.setText(f"{100 * prediction.confidence:.1f} % sure")
-        brushes = [self._brushes[i == prediction.digit] for i in range(10)]
-        self.bars.setOpts(height=prediction.probabilities, brushes=brushes)
+        if not np.isfinite(prediction.probabilities).all():  # weights so large that the outputs overflow
+            self.digit.setText("?")
+            self.confidence.setText("Outputs not finite: reset the weights")
+            self.confidence.setToolTip(
+                "The network's outputs are infinite or NaN for this drawing: its weights have grown too large. "
+                "Training ▸ Reset weights (Ctrl+R) or load a checkpoint."
+            )
+            self.bars.setOpts(height=np.zeros(10))
+        else:
+            self.digit.setText(str(prediction.digit))
+            self.confidence.setText(f"{100 * prediction.confidence:.1f} % sure")
+            self.confidence.setToolTip("")
+            brushes = [self._brushes[i == prediction.digit] for i in range(10)]
+            self.bars.setOpts(height=prediction.probabilities, brushes=brushes)
         if prediction.input is not self._seen_input:  # while training only the weights change, not the input
             self._seen_input = prediction.input
             self.seen.setImage(denormalize(prediction.input[0, 0].cpu()).numpy(), levels=(0, 1))

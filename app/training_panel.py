@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
+
 from PySide6.QtCore import Signal
-from PySide6.QtGui import QAction
+from PySide6.QtGui import QAction, QValidator
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -19,7 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from lenet_core.training import LR_SCHEDULES, OPTIMIZERS, PRESETS, TrainConfig
+from lenet_core.training import LIMITS, LR_SCHEDULES, OPTIMIZERS, PRESETS, TrainConfig
 
 
 def action_button(action: QAction, name: str) -> QToolButton:
@@ -32,7 +34,59 @@ def action_button(action: QAction, name: str) -> QToolButton:
     return button
 
 
+class NumberBox(QDoubleSpinBox):
+    """A real number from LIMITS, shown as written ("0.25", "1e-05") and committed on Enter or focus-out.
+
+    QDoubleSpinBox rounds to a fixed number of decimals (lr 1e-7 became 0.0001) and commits every keystroke; this
+    one keeps ten significant digits, reads "1e-5" too, and steps by one unit of the value's last decimal.
+    """
+
+    def __init__(self, name: str, tip: str) -> None:
+        super().__init__()
+        self.setObjectName(f"{name}_box")
+        self.setDecimals(15)  # what QDoubleSpinBox rounds values to: enough for 1e-6 with 9 more digits
+        self.setRange(*LIMITS[name])
+        self.setStepType(QDoubleSpinBox.StepType.AdaptiveDecimalStepType)
+        self.setKeyboardTracking(False)
+        self.setToolTip(f"{tip} ({LIMITS[name][0]:g} to {LIMITS[name][1]:g})")
+
+    def textFromValue(self, value: float) -> str:
+        return self.locale().toString(value, "g", 10)
+
+    def valueFromText(self, text: str) -> float:
+        value = self._parse(text)
+        return self.value() if value is None else value
+
+    def validate(self, text: str, pos: int) -> tuple[QValidator.State, str, int]:
+        value = self._parse(text)
+        if value is not None and self.minimum() <= value <= self.maximum():
+            return QValidator.State.Acceptable, text, pos
+        typing = all(c.isdigit() or c in "eE+-" or c in (self.locale().decimalPoint(), ".") for c in text.strip())
+        return (QValidator.State.Intermediate if typing else QValidator.State.Invalid), text, pos
+
+    def _parse(self, text: str) -> float | None:
+        text = text.strip()
+        value, ok = self.locale().toDouble(text)
+        if not ok:
+            try:  # "1e-5" and "0.25" also in a locale that writes 0,25
+                value = float(text)
+            except ValueError:
+                return None
+        return value if math.isfinite(value) else None
+
+
+def int_box(name: str, tip: str) -> QSpinBox:
+    box = QSpinBox()
+    box.setObjectName(f"{name}_box")
+    box.setRange(*LIMITS[name])
+    box.setKeyboardTracking(False)  # commit on Enter or focus-out, not on every keystroke
+    box.setToolTip(f"{tip} ({LIMITS[name][0]} to {LIMITS[name][1]})")
+    return box
+
+
 class TrainingPanel(QWidget):
+    """The data source, the hyper-parameters and the Start/Step/Reset buttons. It shows exactly the config in use."""
+
     config_changed = Signal(object)  # TrainConfig
 
     def __init__(self, actions: dict[str, QAction], parent: QWidget | None = None) -> None:
@@ -70,22 +124,25 @@ class TrainingPanel(QWidget):
         self.preset.setToolTip("default: reaches 99 % on MNIST; tutorial: plain SGD with lr 0.01, as in the tutorial")
         self.optimizer = QComboBox()
         self.optimizer.addItems(OPTIMIZERS)
-        self.lr = QDoubleSpinBox(decimals=4, minimum=0.0001, maximum=10.0, singleStep=0.01)
-        self.lr.setToolTip("Learning rate (the peak rate under the one-cycle schedule)")
-        self.momentum = QDoubleSpinBox(decimals=2, minimum=0.0, maximum=0.99, singleStep=0.05)
+        self.lr = NumberBox("lr", "Learning rate (the peak rate under the one-cycle schedule)")
+        self.momentum = NumberBox("momentum", "Momentum of SGD (Nesterov); not used by Adam")
+        self.weight_decay = NumberBox("weight_decay", "Weight decay (L2 penalty)")
         self.schedule = QComboBox()
         self.schedule.addItems(LR_SCHEDULES)
-        self.batch_size = QSpinBox(minimum=1, maximum=4096)
-        self.epochs = QSpinBox(minimum=1, maximum=1000)
+        self.batch_size = int_box("batch_size", "Images per SGD step")
+        self.epochs = int_box("epochs", "Passes over the training data")
+        self.seed = int_box("seed", "Seed of the data order and augmentation (and of Reset's random weights)")
         self.augment = QCheckBox("Augment (random shifts, rotations, stroke widths)")
         for label, widget in (
             ("Preset", self.preset),
             ("Optimizer", self.optimizer),
             ("Learning rate", self.lr),
             ("Momentum", self.momentum),
+            ("Weight decay", self.weight_decay),
             ("LR schedule", self.schedule),
             ("Batch size", self.batch_size),
             ("Epochs", self.epochs),
+            ("Seed", self.seed),
         ):
             form.addRow(label, widget)
         form.addRow(self.augment)
@@ -98,7 +155,6 @@ class TrainingPanel(QWidget):
             buttons.addWidget(button)
         self.progress = QProgressBar()
         self.progress.setObjectName("epoch_progress")
-        self.progress.setFormat("epoch %v")
         self.progress.setToolTip("Progress through the current epoch")
         self.progress.setFormat("")
 
@@ -110,16 +166,23 @@ class TrainingPanel(QWidget):
         layout.addWidget(self.progress)
         layout.addStretch(1)
 
+        self._config = PRESETS["default"]
         self._updating = False
         self.preset.currentTextChanged.connect(self._preset_chosen)
-        for widget in (self.optimizer, self.schedule):
-            widget.currentTextChanged.connect(self._edited)
-        for widget in (self.lr, self.momentum, self.batch_size, self.epochs):
-            widget.valueChanged.connect(self._edited)
-        self.augment.toggled.connect(self._edited)
+        # Each field changes only its own value: the others keep exactly what the config holds.
+        self.optimizer.currentTextChanged.connect(lambda v: self._edited(optimizer=v))
+        self.schedule.currentTextChanged.connect(lambda v: self._edited(lr_schedule=v))
+        self.lr.valueChanged.connect(lambda v: self._edited(lr=v))
+        self.momentum.valueChanged.connect(lambda v: self._edited(momentum=v))
+        self.weight_decay.valueChanged.connect(lambda v: self._edited(weight_decay=v))
+        self.batch_size.valueChanged.connect(lambda v: self._edited(batch_size=v))
+        self.epochs.valueChanged.connect(lambda v: self._edited(epochs=v))
+        self.seed.valueChanged.connect(lambda v: self._edited(seed=v))
+        self.augment.toggled.connect(lambda v: self._edited(augment=v))
 
     # -- config <-> widgets -----------------------------------------------------------------------
     def set_config(self, config: TrainConfig) -> None:
+        """Show config. Every TrainConfig is within LIMITS, the boxes' ranges: nothing is shown clipped."""
         self._updating = True
         try:
             preset = next((name for name, p in PRESETS.items() if p == config), "custom")
@@ -127,9 +190,11 @@ class TrainingPanel(QWidget):
             self.optimizer.setCurrentText(config.optimizer)
             self.lr.setValue(config.lr)
             self.momentum.setValue(config.momentum)
+            self.weight_decay.setValue(config.weight_decay)
             self.schedule.setCurrentText(config.lr_schedule)
             self.batch_size.setValue(config.batch_size)
             self.epochs.setValue(config.epochs)
+            self.seed.setValue(config.seed)
             self.augment.setChecked(config.augment)
             self._config = config
         finally:
@@ -144,20 +209,11 @@ class TrainingPanel(QWidget):
         self.set_config(PRESETS[name])
         self.config_changed.emit(self._config)
 
-    def _edited(self) -> None:
+    def _edited(self, **change) -> None:
         if self._updating:
             return
-        try:
-            config = self._config.replace(
-                optimizer=self.optimizer.currentText(),
-                lr=self.lr.value(),
-                momentum=self.momentum.value(),
-                lr_schedule=self.schedule.currentText(),
-                batch_size=self.batch_size.value(),
-                epochs=self.epochs.value(),
-                augment=self.augment.isChecked(),
-            )
-        except ValueError:
+        config = self._config.replace(**change)  # the boxes' ranges are LIMITS: a valid config
+        if config == self._config:
             return
         self.set_config(config)
         self.config_changed.emit(config)
@@ -168,12 +224,12 @@ class TrainingPanel(QWidget):
             self.optimizer,
             self.lr,
             self.momentum,
+            self.weight_decay,
             self.schedule,
             self.batch_size,
             self.epochs,
+            self.seed,
             self.augment,
-            self.choose_data,
-            self.download,
             self.source,
         ):
             widget.setEnabled(not running)

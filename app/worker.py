@@ -6,16 +6,18 @@ sets the engine's thread-safe stop flag, which the run loop checks between steps
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import torch
 from PySide6.QtCore import QObject, Signal, Slot
 
 from lenet_core.datasets import Mnist, TensorData, load_mnist
-from lenet_core.model import new_model
+from lenet_core.model import new_model, non_finite
 from lenet_core.preprocess import PAD, denormalize
 from lenet_core.threads import CORES, use_threads
 from lenet_core.training import EpochEvent, StepEvent, StoppedEvent, TrainConfig, Trainer, TrainingDiverged
@@ -40,6 +42,30 @@ class Progress:
 def snapshot(net: torch.nn.Module) -> dict[str, torch.Tensor]:
     """A copy of the weights that the GUI may read while training goes on."""
     return {k: v.detach().to("cpu", copy=True).contiguous() for k, v in net.state_dict().items()}
+
+
+def reported(doing: str) -> Callable:
+    """A slot that says what it is doing (for a window waiting to close) and turns any error into `failed`.
+
+    An exception escaping a slot would only be printed, and the window would wait for an answer for ever
+    ("Evaluating…"); a bug or a value nobody foresaw becomes a message instead.
+    """
+
+    def wrap(slot: Callable) -> Callable:
+        @functools.wraps(slot)
+        def run(self: TrainingWorker, *args) -> None:
+            self.activity = doing
+            try:
+                slot(self, *args)
+            except Exception as exc:
+                log.exception("%s failed", doing)
+                self.failed.emit(f"{doing[0].upper()}{doing[1:]} failed: {exc}")
+            finally:
+                self.activity = ""
+
+        return run
+
+    return wrap
 
 
 class TrainingWorker(QObject):
@@ -67,6 +93,7 @@ class TrainingWorker(QObject):
         self.trainer: Trainer | None = None
         # A pause asked for outlives a Trainer replaced meanwhile (new data, config or weights) until a run uses it.
         self._pause_requested = threading.Event()
+        self.activity = ""  # what a slot is doing now, e.g. "the evaluation", for a window waiting to close
 
     @Slot()
     def start(self) -> None:
@@ -97,7 +124,9 @@ class TrainingWorker(QObject):
         """The Trainer, built now if there is none yet."""
         if self.trainer is None:
             self.building.emit()
+            doing, self.activity = self.activity, "building the training engine"
             self.trainer = self._new_trainer(self._weights)
+            self.activity = doing
             if self._pause_requested.is_set():  # pause() may have looked while there was no Trainer yet
                 self.trainer.stop()
         return self.trainer
@@ -125,7 +154,15 @@ class TrainingWorker(QObject):
             trainer.stop()
 
     # -- slots, run on the worker thread --------------------------------------------------------
+    def _emit_weights(self, weights: dict[str, torch.Tensor]) -> None:
+        """Hand weights to the window; never non-finite ones (the engine restores good weights on a divergence)."""
+        if bad := non_finite(weights):
+            log.error("not showing non-finite weights (%s)", ", ".join(bad))
+            return
+        self.weights_changed.emit(weights)
+
     @Slot(str)
+    @reported("loading MNIST")
     def load_data(self, folder: str) -> None:
         try:
             self.data = load_mnist(folder)
@@ -141,12 +178,14 @@ class TrainingWorker(QObject):
         )
 
     @Slot(str, object)
+    @reported("choosing the training data")
     def set_source(self, source: str, my_digits: TensorData | None) -> None:
         """Train on MNIST, MNIST + My digits, or My digits only (a fresh optimizer on the current weights)."""
         self.source, self.my_digits = source, my_digits
         self._drop_trainer()
 
     @Slot(object, object, object)
+    @reported("teaching")
     def teach(self, input: torch.Tensor, label: torch.Tensor, also: TensorData | None) -> None:
         """Learn one labelled drawing now, with the user's other digits and replayed MNIST (Trainer.teach)."""
         try:
@@ -155,11 +194,13 @@ class TrainingWorker(QObject):
             )
         except TrainingDiverged as exc:
             self.failed.emit(f"Teaching failed: {exc}")
+            self._emit_weights(snapshot(self.trainer.net))  # the restored ones
             return
         self.taught.emit(int(label[0]), steps, learnt)
-        self.weights_changed.emit(snapshot(self.trainer.net))
+        self._emit_weights(snapshot(self.trainer.net))
 
     @Slot()
+    @reported("the evaluation")
     def evaluate(self) -> None:
         """Predict every test image, for the confusion matrix and the gallery of mistakes."""
         if self.data is None or self.data.test is None:
@@ -171,20 +212,31 @@ class TrainingWorker(QObject):
         self.evaluated.emit(images, self.data.test.labels.numpy(), result.predictions.numpy())
 
     @Slot(object)
+    @reported("changing the hyper-parameters")
     def configure(self, config: TrainConfig) -> None:
         """New hyper-parameters: a fresh optimizer and schedule on the current weights."""
         self.config = config
         self._drop_trainer()
 
     @Slot(object)
+    @reported("replacing the weights")
     def set_weights(self, weights: dict[str, torch.Tensor]) -> None:
         """Replace the weights (reset, or a loaded checkpoint); training starts over from them."""
+        if bad := non_finite(weights):
+            raise ValueError(f"{', '.join(bad)} hold NaN or infinite values; the weights were kept")
         self._drop_trainer(weights)
         self.weights_changed.emit(weights)
 
     @Slot()
     def train(self) -> None:
         """Run until the configured epochs are done or pause() is called."""
+        self.activity = "a training step"
+        try:
+            self._train()
+        finally:
+            self.activity = ""
+
+    def _train(self) -> None:
         if not self._check_data():
             self.state_changed.emit("idle")  # the window had already switched to "running"
             return
@@ -205,7 +257,7 @@ class TrainingWorker(QObject):
                         self.progress.emit(pending)
                         pending, last_progress = Progress(), now
                     if now - last_weights >= WEIGHTS_INTERVAL_S:
-                        self.weights_changed.emit(snapshot(self.trainer.net))
+                        self._emit_weights(snapshot(self.trainer.net))
                         last_weights = now
                 elif isinstance(event, EpochEvent):
                     self.epoch_finished.emit(event)
@@ -218,11 +270,12 @@ class TrainingWorker(QObject):
         self._pause_requested.clear()  # used up by this run
         if pending.steps:
             self.progress.emit(pending)
-        self.weights_changed.emit(self.weights())
+        self._emit_weights(self.weights())
         self.state_changed.emit("idle")
         self.stopped.emit(final.reason, final.message)
 
     @Slot()
+    @reported("a training step")
     def step(self) -> None:
         """Exactly one SGD step (the tutorial's five lines), then report it."""
         if not self._check_data():
@@ -231,11 +284,12 @@ class TrainingWorker(QObject):
             event = self._engine().step()
         except TrainingDiverged as exc:
             self.stopped.emit("diverged", str(exc))
+            self._emit_weights(snapshot(self.trainer.net))  # the restored ones
             return
         self.progress.emit(Progress([event.step], [event.loss], event))
         if self.trainer.epoch_complete:
             self.epoch_finished.emit(self.trainer.finish_epoch())
-        self.weights_changed.emit(snapshot(self.trainer.net))
+        self._emit_weights(snapshot(self.trainer.net))
 
     def _check_data(self) -> bool:
         if self._train_size() == 0:

@@ -405,3 +405,16 @@ def test_tutorial_in_korean(qtbot, make_window):
     )
     window.set_language("en")
     assert next_button.text() == "Next line" and "optimizer.step() moved" in panel.explanation.toPlainText()
+
+
+def test_the_tutorial_follows_the_system_language_unless_one_is_chosen(qtbot, make_window, tmp_path, monkeypatch):
+    from PySide6.QtCore import QLocale, QSettings
+    from PySide6.QtWidgets import QPushButton
+
+    monkeypatch.setattr(QLocale, "system", staticmethod(lambda: QLocale("ko_KR")))
+    settings = QSettings(str(tmp_path / "system.ini"), QSettings.Format.IniFormat)  # no language chosen yet
+    window = make_window(data_dir=None, settings=settings)
+    next_button = window.tutorial.findChild(QPushButton, "tutorial_next")
+    assert next_button.text() == "다음 줄"
+    window.set_language("en")
+    assert next_button.text() == "Next line"

@@ -7,6 +7,7 @@ import struct
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 import tracemalloc
 import zlib
@@ -15,7 +16,7 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QSettings, Qt
 
 from lenet_core.checkpoint import load_checkpoint, save_model
 from lenet_core.inference import default_model, predict
@@ -159,16 +160,19 @@ def test_closing_during_a_step_joins_quickly(qtbot, make_window, caplog):
 
 
 def test_diverging_training_is_reported_and_the_window_stays_usable(qtbot, make_window):
+    """lr 10, momentum 0.99, batch 32 (the panel allows it): the loss blows up within a few steps."""
     w = make_window()
-    w.panel.lr.setValue(10.0)
-    w.panel.schedule.setCurrentText("constant")
-    w.panel.momentum.setValue(0.0)
-    w.worker.config = w.panel.config().replace(lr=1e4)  # beyond what the spin box allows
-    w.request_config.emit(w.worker.config)
+    before = {k: v.clone() for k, v in w.net.state_dict().items()}
+    w.panel.set_config(w.panel.config().replace(lr=10.0, momentum=0.99, batch_size=32, lr_schedule="constant"))
+    w._config_changed(w.panel.config())
     w.toggle_training()
-    qtbot.waitUntil(lambda: any("lower learning rate" in m for m in w.warnings), timeout=10000)
+    qtbot.waitUntil(lambda: any("lower learning rate" in m for m in w.warnings), timeout=20000)
     qtbot.waitUntil(lambda: not w.running, timeout=20000)
+    assert "the start of this run (step 0) were restored" in w.warnings[-1]
+    qtbot.waitUntil(lambda: torch.equal(w.net.fc3.weight, before["fc3.weight"]), timeout=20000)
     assert all(torch.isfinite(p).all() for p in w.net.parameters())
+    drag(qtbot, w.canvas, [(0.5, 0.15), (0.5, 0.85)])  # a one, read as before the run
+    qtbot.waitUntil(lambda: w.prediction.digit.text() == "1")
     assert w.actions["train"].isEnabled() and w.actions["step"].isEnabled()
 
 
@@ -291,21 +295,34 @@ def test_weights_replaced_half_way_through_the_tutorial(qtbot, make_window):
     assert w.tutorial.walk.done and len(w.tutorial.results) == 5
 
 
-def test_closing_while_a_slow_slot_runs_waits_instead_of_aborting(qtbot, make_window, monkeypatch, mnist_dir):
+def test_closing_while_a_slow_slot_runs_says_what_it_waits_for_and_closes_after(
+    qtbot, make_window, monkeypatch, mnist_dir
+):
+    """A slot that no stop flag cuts short: close neither aborts (a running QThread destroyed) nor freezes."""
+    import shiboken6
+
     import app.worker
 
+    release = threading.Event()
     real_load = app.worker.load_mnist
 
     def slow_load(folder):
-        time.sleep(2.5)  # longer than the 2 s join
+        release.wait(30)  # longer than close waits: released by the test below
         return real_load(folder)
 
     monkeypatch.setattr(app.worker, "load_mnist", slow_load)
     w = make_window(data_dir=None)
     w.load_data(str(mnist_dir))
-    qtbot.wait(200)
-    w.close()
-    assert not w.thread.isRunning()
+    qtbot.waitUntil(lambda: w.worker.activity == "loading MNIST")
+    assert not w.close()  # not yet: the window stays, says why, and takes no new work
+    assert w.statusBar().currentMessage() == "Closing: waiting for loading MNIST to finish…"
+    assert w.isVisible() and not w.isEnabled()
+    assert not w.close()  # asked again: still waiting, at once
+    finished: list[bool] = []
+    w.thread.finished.connect(lambda: finished.append(True), Qt.ConnectionType.DirectConnection)
+    release.set()
+    qtbot.waitUntil(lambda: not shiboken6.isValid(w), timeout=20000)  # closed and deleted (WA_DeleteOnClose)...
+    assert finished  # ...after its thread had finished: deleting a running QThread would have aborted
 
 
 def test_odd_checkpoint_fields_are_refused_or_ignored(tmp_path):
