@@ -54,7 +54,8 @@ APP_NAME = "LeNet digit trainer"
 FEATURE_INTERVAL_MS = 100  # feature maps refresh at most 10 times a second
 STATUS_INTERVAL_MS = 250  # the epoch bar and the speed read-out: 4 times a second is readable, and cheap
 AUTOSAVE_NAME = "autosave.pt"
-CLOSE_WAIT_MS = 2000  # after this, close stops blocking: the window says what it waits for and closes when done
+TEACH_SAMPLE = 640  # saved digits a teach draws its 64 a step from (each teach a new random choice)
+CLOSE_WAIT_MS = 1000  # after this, close stops blocking: the window says what it waits for and closes when done
 I18N = RESOURCES / "i18n"  # compiled translations (.qm), made by resources/i18n/make_ts.py
 
 
@@ -449,13 +450,17 @@ class MainWindow(QMainWindow):
             self.problems.append(f"My digits cannot be kept in {self.data_home} ({exc})")
             return None
 
-    def _my_digits(self, exclude_newest: bool = False) -> TensorData | None:
+    def _my_digits(self) -> TensorData | None:
+        """All of My digits, to train on."""
         if self.store is None:
             return None
         images, labels = self.store.arrays()
-        if exclude_newest:
-            images, labels = images[:-1], labels[:-1]
         return TensorData.from_arrays(images, labels, "my digits") if len(images) else None
+
+    def _my_other_digits(self, new_id: int) -> TensorData | None:
+        """Up to TEACH_SAMPLE of My digits besides the new one, for a teach: it costs the same with 10 or 10,000."""
+        images, labels = self.store.random_arrays(TEACH_SAMPLE, seed=new_id, exclude=[new_id])
+        return TensorData.from_arrays(images, labels, "my other digits") if len(images) else None
 
     def _update_my_digits_count(self) -> None:
         count = len(self.store) if self.store is not None else 0
@@ -472,7 +477,7 @@ class MainWindow(QMainWindow):
             self._failed("My digits cannot be saved (see the status bar).")
             return
         try:
-            self.store.add(digit_image, digit, drawing=image)
+            new_id = self.store.add(digit_image, digit, drawing=image)
         except (sqlite3.Error, ValueError) as exc:
             self._failed(f"Could not save the drawing: {exc}")
             return
@@ -484,7 +489,7 @@ class MainWindow(QMainWindow):
                 self.statusBar().showMessage(f"Saved as a {digit}; pause training to teach it at once", 5000)
                 self._update_my_digits_count()
                 return
-            self.request_teach.emit(prepare(image), torch.tensor([digit]), self._my_digits(exclude_newest=True))
+            self.request_teach.emit(prepare(image), torch.tensor([digit]), self._my_other_digits(new_id))
             self.statusBar().showMessage(f"Saved as a {digit}; teaching…", 5000)
         else:
             self.statusBar().showMessage(f"Saved as a {digit} in My digits", 5000)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import sqlite3
 import time
 import zlib
@@ -161,6 +162,24 @@ class DigitStore:
         if not samples:
             return np.zeros((0, 28, 28), np.uint8), np.zeros(0, np.uint8)
         return np.stack([s.image for s in samples]), np.array([s.label for s in samples], np.uint8)
+
+    def random_arrays(self, n: int, seed: int, exclude: Iterable[int] = ()) -> tuple[np.ndarray, np.ndarray]:
+        """Up to n samples chosen at random (seeded), oldest first: reading them costs the same with 10 or 10,000."""
+        skip = set(exclude)
+        ids = [i for (i,) in self._db.execute("SELECT id FROM samples ORDER BY id") if i not in skip]
+        chosen = sorted(random.Random(seed).sample(ids, min(n, len(ids))))
+        images, labels = [], []
+        for start in range(0, len(chosen), 500):  # SQLite's limit on bound parameters
+            part = chosen[start : start + 500]
+            rows = self._db.execute(
+                f"SELECT label, image FROM samples WHERE id IN ({','.join('?' * len(part))}) ORDER BY id", part
+            )
+            for label, image in rows:
+                labels.append(label)
+                images.append(np.frombuffer(image, np.uint8).reshape(28, 28))
+        if not images:
+            return np.zeros((0, 28, 28), np.uint8), np.zeros(0, np.uint8)
+        return np.stack(images), np.array(labels, np.uint8)
 
     # -- IDX ------------------------------------------------------------------------------------
     def export_idx(self, folder: str | os.PathLike, prefix: str = "mydigits-train") -> tuple[Path, Path]:

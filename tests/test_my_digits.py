@@ -167,3 +167,17 @@ def test_export_leaves_no_partial_files(tmp_path, monkeypatch):
             store.export_idx(out)  # the labels fail after the images were written
         assert sorted(p.name for p in out.iterdir()) == sorted([images.name, labels.name])
         assert (images.read_bytes(), labels.read_bytes()) == exported  # the earlier export, whole
+
+
+def test_random_arrays_read_a_seeded_sample_and_skip_what_is_excluded(tmp_path):
+    with DigitStore(tmp_path / "my.sqlite") as store:
+        ids = [store.add(np.full((28, 28), i, np.uint8), i % 10) for i in range(50)]
+        images, labels = store.random_arrays(20, seed=3, exclude=ids[:5])
+        again, _ = store.random_arrays(20, seed=3, exclude=ids[:5])
+        assert images.shape == (20, 28, 28) and np.array_equal(images, again)
+        values = images[:, 0, 0].tolist()
+        assert len(set(values)) == 20 and min(values) >= 5  # distinct samples, none of the excluded
+        assert values == sorted(values)  # oldest first
+        assert [v % 10 for v in values] == labels.tolist()
+        assert len(store.random_arrays(1000, seed=0)[0]) == 50
+        assert store.random_arrays(5, seed=0, exclude=ids)[0].shape == (0, 28, 28)
