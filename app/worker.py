@@ -20,7 +20,15 @@ from lenet_core.datasets import Mnist, TensorData, load_mnist
 from lenet_core.model import new_model, non_finite
 from lenet_core.preprocess import PAD, denormalize
 from lenet_core.threads import CORES, use_threads
-from lenet_core.training import EpochEvent, StepEvent, StoppedEvent, TrainConfig, Trainer, TrainingDiverged
+from lenet_core.training import (
+    EpochEvent,
+    StepEvent,
+    StoppedEvent,
+    TrainConfig,
+    Trainer,
+    TrainingDiverged,
+    evaluate,
+)
 
 log = logging.getLogger(__name__)
 
@@ -135,11 +143,14 @@ class TrainingWorker(QObject):
         """New data, settings or weights: the next use builds a Trainer (a fresh optimizer) from these weights."""
         self._weights, self.trainer = (self.weights() if weights is None else weights), None
 
-    def _new_trainer(self, weights: dict[str, torch.Tensor]) -> Trainer:
+    def _model(self, weights: dict[str, torch.Tensor]) -> torch.nn.Module:
         net = new_model(self.config.seed)
         net.load_state_dict(weights)
+        return net
+
+    def _new_trainer(self, weights: dict[str, torch.Tensor]) -> Trainer:
         test = self.data.test if self.data else None
-        return Trainer(net, self.config.replace(device="cpu"), self._train_set(), test)
+        return Trainer(self._model(weights), self.config.replace(device="cpu"), self._train_set(), test)
 
     # -- called from the GUI thread -------------------------------------------------------------
     def weights(self) -> dict[str, torch.Tensor]:
@@ -206,7 +217,10 @@ class TrainingWorker(QObject):
         if self.data is None or self.data.test is None:
             self.failed.emit("No test data yet: download MNIST or choose a folder with it (Training menu).")
             return
-        result = self._engine().evaluate(self.data.test)
+        # The Trainer's net if there is one; else the weights alone: building a Trainer for this would import the
+        # optimizer's machinery (~1.5 s of torch._dynamo) that a close could not cut short.
+        net = self.trainer.net if self.trainer is not None else self._model(self._weights)
+        result = evaluate(net, self.data.test)
         pixels = denormalize(self.data.test.images[:, 0, PAD:-PAD, PAD:-PAD])
         images = (pixels * 255).round().to(torch.uint8).numpy()
         self.evaluated.emit(images, self.data.test.labels.numpy(), result.predictions.numpy())
