@@ -238,7 +238,7 @@ def test_evaluate_and_teach_errors_are_reported_not_stuck(qtbot, make_window, mo
     def broken(*args, **kwargs):
         raise OverflowError("Overflow when unpacking long")
 
-    monkeypatch.setattr("lenet_core.training.evaluate", broken)
+    monkeypatch.setattr("app.worker.evaluate", broken)
     w.evaluate()
     qtbot.waitUntil(lambda: any("The evaluation failed: Overflow" in m for m in w.warnings), timeout=20000)
     assert "Evaluating" not in w.statusBar().currentMessage()
