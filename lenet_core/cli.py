@@ -10,13 +10,26 @@ import time
 from pathlib import Path
 
 from .checkpoint import Checkpoint, CheckpointError, load_checkpoint, save_checkpoint
-from .datasets import DatasetNotFoundError, load_mnist
+from .datasets import DatasetNotFoundError, TensorData, load_mnist
 from .download import MIRRORS, DownloadCancelled, DownloadError, default_data_dir, download_mnist
 from .idx import IdxFormatError
 from .inference import DEFAULT_WEIGHTS, predict
 from .model import LeNet, new_model
+from .pen_digits import AS_DRAWN, PEN_VARIANTS, load_pen_digits, parse_writers, render_variants, resolve
 from .preprocess import ImageReadError, load_image
-from .training import DEVICES, LR_SCHEDULES, OPTIMIZERS, PRESETS, EpochEvent, StepEvent, StoppedEvent, Trainer
+from .training import (
+    DEVICES,
+    LR_SCHEDULES,
+    OPTIMIZERS,
+    PRESETS,
+    EpochEvent,
+    StepEvent,
+    StoppedEvent,
+    Trainer,
+    evaluate,
+    resolve_device,
+)
+from .unipen import writers as unipen_writers
 
 USER_ERRORS = (DatasetNotFoundError, IdxFormatError, CheckpointError, ImageReadError, ValueError, OSError)
 EXIT_ERROR = 1
@@ -88,7 +101,21 @@ def cmd_train(args: argparse.Namespace) -> int:
         f"data: {len(data.train)} training images ({data.files.train.images.name}), "
         f"{len(data.test)} test images ({data.files.test.images.name})"
     )
-    trainer = Trainer(new_model(config.seed), config, data.train, data.test)
+    train = data.train
+    if args.pen_digits != "none":
+        if args.pen_variants < 1:
+            raise CliError(f"--pen-variants must be at least 1, not {args.pen_variants}")
+        writers = parse_writers(args.pen_writers) if args.pen_writers else None
+        digits = load_pen_digits(args.pen_digits, writers)
+        if not digits:
+            raise CliError(f"no pen digits of writers {args.pen_writers} in {resolve(args.pen_digits).name}")
+        pen = render_variants(digits, args.pen_variants, seed=config.seed)
+        print(
+            f"pen digits: {len(digits)} digits by {len(unipen_writers(digits))} writers "
+            f"({resolve(args.pen_digits).name}), {args.pen_variants} drawings each: {len(pen)} images"
+        )
+        train = TensorData.join([data.train, pen], "MNIST + pen digits")
+    trainer = Trainer(new_model(config.seed), config, train, data.test)
     print(f"config: {config}  device: {trainer.device}")
     bar = ProgressBar()
     out = Path(args.out)
@@ -102,7 +129,8 @@ def cmd_train(args: argparse.Namespace) -> int:
                 config=config,
                 metadata={
                     "dataset": data.files.train.images.name,
-                    "train_images": len(data.train),
+                    "pen_digits": None if args.pen_digits == "none" else resolve(args.pen_digits).name,
+                    "train_images": len(train),
                     "epochs_done": trainer.epoch,
                     "test_accuracy": trainer.history.epochs[-1]["test_accuracy"] if trainer.history.epochs else None,
                 },
@@ -138,11 +166,23 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     checkpoint = load_checkpoint(args.checkpoint)
-    data = load_mnist(_data_dir(args), need_train=False)
     net = LeNet()
     net.load_state_dict(checkpoint.model)
-    trainer = Trainer(net, PRESETS["default"].replace(device=args.device or "auto"), None)
-    result = trainer.evaluate(data.test)
+    device = resolve_device(args.device or "auto")
+    if args.pen_digits:  # drawn as a person with the default pen would draw them on the canvas
+        writers = parse_writers(args.pen_writers) if args.pen_writers else None
+        digits = load_pen_digits(args.pen_digits, writers)
+        if not digits:
+            raise CliError(f"no pen digits of writers {args.pen_writers} in {resolve(args.pen_digits).name}")
+        result = evaluate(net, render_variants(digits, 1, seed=0, how=AS_DRAWN), device)
+        source = resolve(args.pen_digits)
+        print(f"pen digits: {result.total} digits by {len(unipen_writers(digits))} writers ({source})")
+        print(f"pen loss: {result.loss:.4f}")
+        print(f"pen accuracy: {result.accuracy:.4f}")
+        if not (args.data_dir or os.environ.get("LENET_DATA_DIR")):
+            return 0
+    data = load_mnist(_data_dir(args), need_train=False)
+    result = evaluate(net, data.test, device)
     print(f"test: {result.total} images ({data.files.test.images})")
     print(f"loss: {result.loss:.4f}")
     print(f"accuracy: {result.accuracy:.4f}")
@@ -197,13 +237,13 @@ def cmd_download(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="lenet-core", description="Train and use the PyTorch tutorial's LeNet on MNIST."
+        prog="lenet-core", description="Train and use the PyTorch tutorial's LeNet on MNIST and pen-drawn digits."
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log what the library does")
     sub = parser.add_subparsers(dest="command", required=True)
 
     data_help = "folder holding MNIST IDX files (also MNIST/raw below it); default $LENET_DATA_DIR"
-    train = sub.add_parser("train", help="train LeNet on MNIST and save a checkpoint")
+    train = sub.add_parser("train", help="train LeNet on MNIST (and pen digits) and save a checkpoint")
     train.add_argument("--data-dir", help=data_help)
     train.add_argument("--preset", choices=sorted(PRESETS), default="default", help="starting hyper-parameters")
     train.add_argument("--epochs", type=int)
@@ -215,6 +255,17 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--lr-schedule", choices=LR_SCHEDULES)
     train.add_argument("--no-augment", action="store_true", help="train on the images as they are")
     train.add_argument("--seed", type=int)
+    pen_help = "UNIPEN pen-digit file, 'shipped' (the package's 7,494 digits by 30 writers) or 'none'"
+    train.add_argument("--pen-digits", default="shipped", metavar="PATH", help=f"{pen_help} (default: shipped)")
+    train.add_argument(
+        "--pen-variants",
+        type=int,
+        default=PEN_VARIANTS,
+        metavar="K",
+        help=f"canvas-like drawings rendered of each pen digit (default: {PEN_VARIANTS})",
+    )
+    writers_help = "only these writers' pen digits, e.g. 1-24 or 1,3,5-7 (default: all)"
+    train.add_argument("--pen-writers", metavar="WRITERS", help=writers_help)
     train.add_argument("--device", choices=DEVICES)
     train.add_argument("--out", default="lenet.pt", help="checkpoint to write (default: lenet.pt)")
     train.add_argument(
@@ -225,6 +276,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate = sub.add_parser("evaluate", help="accuracy of a checkpoint on the MNIST test set")
     evaluate.add_argument("--data-dir", help=data_help)
     evaluate.add_argument("--checkpoint", required=True)
+    evaluate.add_argument("--pen-digits", metavar="PATH", help=f"also score on these pen digits: {pen_help}")
+    evaluate.add_argument("--pen-writers", metavar="WRITERS", help=writers_help)
     evaluate.add_argument("--device", choices=DEVICES)
     evaluate.set_defaults(func=cmd_evaluate)
 

@@ -58,6 +58,14 @@ class TensorData:
         return int(self.labels.shape[0])
 
     @classmethod
+    def join(cls, parts: list[TensorData], name: str = "") -> TensorData:
+        """Several sets as one (a shuffled epoch then mixes them in every batch)."""
+        if len(parts) == 1:
+            return parts[0]
+        names = " + ".join(p.name for p in parts if p.name)
+        return cls(torch.cat([p.images for p in parts]), torch.cat([p.labels for p in parts]), name or names)
+
+    @classmethod
     def from_arrays(cls, images: np.ndarray, labels: np.ndarray, name: str = "") -> TensorData:
         """From N x 28 x 28 uint8 images and N labels."""
         if images.shape[1:] != (28, 28):

@@ -79,8 +79,13 @@ def to_mnist(image: np.ndarray) -> np.ndarray | None:
     scale = BOX / max(h, w)
     out_h, out_w = max(1, round(h * scale)), max(1, round(w * scale))
     small = _area_weights(h, out_h) @ crop @ _area_weights(w, out_w).T
-    small /= float(small.max())  # full contrast, as MNIST strokes are saturated
+    return place_in_field(small)
 
+
+def place_in_field(small: np.ndarray) -> np.ndarray:
+    """A digit already scaled to fit BOX x BOX -> the 28x28 uint8 field, full contrast, centre of mass centred."""
+    small = small / float(small.max())  # full contrast, as MNIST strokes are saturated
+    out_h, out_w = small.shape
     # Centre of mass at the field's centre; clamp so no ink falls off the field.
     total = float(small.sum())
     cy = float((small.sum(axis=1) * np.arange(out_h)).sum()) / total

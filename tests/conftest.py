@@ -67,6 +67,50 @@ def pytest_collection_modifyitems(config, items):
         raise pytest.UsageError(f"--test-order must be file, reverse or shuffle:SEED, not {order!r}")
 
 
+# Crude digits as pen strokes, in a unit square with y down: enough shapes for ten classes that can be learnt.
+PEN_TEMPLATES: dict[int, list[list[tuple[float, float]]]] = {
+    0: [[(0.5, 0.05), (0.15, 0.3), (0.15, 0.7), (0.5, 0.95), (0.85, 0.7), (0.85, 0.3), (0.5, 0.05)]],
+    1: [[(0.45, 0.1), (0.55, 0.05), (0.55, 0.95)]],
+    2: [[(0.15, 0.25), (0.5, 0.05), (0.85, 0.25), (0.15, 0.95), (0.9, 0.95)]],
+    3: [[(0.15, 0.1), (0.8, 0.15), (0.4, 0.5), (0.85, 0.7), (0.5, 0.95), (0.1, 0.85)]],
+    4: [[(0.6, 0.05), (0.1, 0.65), (0.9, 0.65)], [(0.65, 0.3), (0.65, 0.95)]],
+    5: [[(0.85, 0.05), (0.2, 0.05), (0.15, 0.45), (0.8, 0.55), (0.7, 0.9), (0.1, 0.9)]],
+    6: [[(0.75, 0.05), (0.2, 0.5), (0.2, 0.9), (0.75, 0.9), (0.75, 0.55), (0.2, 0.6)]],
+    7: [[(0.1, 0.05), (0.9, 0.05), (0.35, 0.95)]],
+    8: [[(0.5, 0.5), (0.15, 0.25), (0.5, 0.05), (0.85, 0.25), (0.15, 0.75), (0.5, 0.95), (0.85, 0.75), (0.5, 0.5)]],
+    9: [[(0.8, 0.4), (0.2, 0.4), (0.2, 0.1), (0.8, 0.1), (0.8, 0.4), (0.75, 0.95)]],
+}
+
+
+def write_pen_digits(path: Path, writers=(1, 2, 3), per_label: int = 2, seed: int = 0) -> Path:
+    """A small UNIPEN file like the UCI pen digits (integer tablet units 0-500, y up), of jittered templates."""
+    rng = np.random.default_rng(seed)
+    lines = [".INCLUDE        dene.doc", "", '.LEXICON "0" "1" "2" "3" "4" "5" "6" "7" "8" "9"', ".HIERARCHY DIGIT", ""]
+    stroke = index = 0
+    for writer in writers:
+        for label, template in PEN_TEMPLATES.items():
+            for _ in range(per_label):
+                numbers = f"{stroke}" if len(template) == 1 else f"{stroke}-{stroke + len(template) - 1}"
+                stroke += len(template)
+                lines += [f'.SEGMENT DIGIT {numbers} ? "{label}"', f".COMMENT {label} {writer} {index}"]
+                index += 1
+                slant, size = rng.uniform(-0.15, 0.15), rng.uniform(250, 400)
+                for path_points in template:
+                    points = np.array(path_points) + rng.normal(0, 0.02, (len(path_points), 2))
+                    points[:, 0] += slant * (0.5 - points[:, 1])
+                    xs = np.clip(np.rint(50 + points[:, 0] * size), 0, 500).astype(int)
+                    ys = np.clip(np.rint(450 - points[:, 1] * size), 0, 500).astype(int)  # y up in the file
+                    lines += [".PEN_DOWN", *(f" {x} {y}" for x, y in zip(xs, ys, strict=True)), ".PEN_UP", ".DT 100"]
+                lines.append("")
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.fixture(scope="session")
+def pen_file(tmp_path_factory) -> Path:
+    return write_pen_digits(tmp_path_factory.mktemp("pen") / "pen.tra")
+
+
 @pytest.fixture(scope="session")
 def mnist_dir(tmp_path_factory) -> Path:
     return write_mnist_folder(tmp_path_factory.mktemp("mnist"))

@@ -30,6 +30,8 @@ def trained(tmp_path_factory, mnist_dir):
             "--batch-size",
             "32",
             "--no-augment",
+            "--pen-digits",
+            "none",
             "--out",
             str(out),
         ]
@@ -51,6 +53,8 @@ def test_train_then_evaluate(capsys, mnist_dir, trained, tmp_path):
         "--no-augment",
         "--seed",
         "3",
+        "--pen-digits",
+        "none",
         "--out",
         str(tmp_path / "x.pt"),
     )
@@ -68,6 +72,8 @@ def test_train_then_evaluate(capsys, mnist_dir, trained, tmp_path):
         "--epochs",
         "1",
         "--weights-only",
+        "--pen-digits",
+        "none",
         "--out",
         str(tmp_path / "w.pt"),
     )
@@ -141,6 +147,8 @@ def test_diverged_training_exits_non_zero_and_saves_nothing(capsys, tmp_path, mn
         "constant",
         "--epochs",
         "2",
+        "--pen-digits",
+        "none",
         "--out",
         str(out),
     )
@@ -201,3 +209,50 @@ def test_import_lenet_core_does_not_import_qt():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
+
+
+def test_train_on_mnist_and_pen_digits_then_evaluate_on_held_out_writers(capsys, mnist_dir, pen_file, tmp_path):
+    out = tmp_path / "pen.pt"
+    code, text, _ = run(
+        capsys,
+        "train",
+        "--data-dir",
+        str(mnist_dir),
+        "--pen-digits",
+        str(pen_file),
+        "--pen-writers",
+        "1-2",
+        "--pen-variants",
+        "3",
+        "--epochs",
+        "1",
+        "--out",
+        str(out),
+    )
+    assert code == 0
+    assert "pen digits: 40 digits by 2 writers (pen.tra), 3 drawings each: 120 images" in text
+    saved = load_checkpoint(out)
+    assert saved.metadata["train_images"] == 600 + 120 and saved.metadata["pen_digits"] == "pen.tra"
+    code, text, _ = run(
+        capsys, "evaluate", "--checkpoint", str(out), "--pen-digits", str(pen_file), "--pen-writers", "3"
+    )
+    assert code == 0
+    assert "pen digits: 20 digits by 1 writers" in text and re.search(r"^pen accuracy: \d\.\d{4}$", text, re.M)
+    assert "test:" not in text  # no MNIST folder given: the pen digits only
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--pen-digits", "{tmp}/absent.tra"], "absent.tra"),
+        (["--pen-writers", "9-3"], "writers must look like 25-30"),
+        (["--pen-writers", "7-9"], "no pen digits of writers 7-9 in pen.tra"),
+        (["--pen-variants", "0"], "--pen-variants must be at least 1"),
+    ],
+)
+def test_pen_digit_options_are_checked(capsys, mnist_dir, pen_file, tmp_path, args, message):
+    argv = ["train", "--data-dir", str(mnist_dir), "--pen-digits", str(pen_file), "--out", str(tmp_path / "x.pt")]
+    argv += [a.replace("{tmp}", str(tmp_path)) for a in args]
+    code, _, err = run(capsys, *argv)
+    assert code == 1 and message in err and err.startswith("error: ") and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "x.pt").exists()

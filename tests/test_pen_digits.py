@@ -1,0 +1,85 @@
+"""Pen digits drawn again as on the canvas, and trained on with MNIST in the one engine."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from lenet_core.datasets import TensorData, load_mnist
+from lenet_core.model import new_model
+from lenet_core.pen_digits import AS_DRAWN, CANVAS_LIKE, draw_on_canvas, parse_writers, render_variants
+from lenet_core.strokes import SIZE
+from lenet_core.training import TrainConfig, Trainer, evaluate
+from lenet_core.unipen import read_unipen, split_by_writer
+
+
+@pytest.fixture(scope="module")
+def pen_digits(pen_file):
+    return read_unipen(pen_file)
+
+
+def test_every_drawing_stays_on_the_canvas_at_its_size_and_pen_width(pen_digits):
+    rng = np.random.default_rng(1)
+    sizes, widths = [], []
+    for digit in pen_digits * 10:
+        strokes = draw_on_canvas(digit, rng)
+        points = np.concatenate([s.points for s in strokes])
+        radius = strokes[0].width / 2
+        low, high = points.min(0) - radius, points.max(0) + radius
+        assert (low >= CANVAS_LIKE.margin * SIZE - 1e-3).all() and (
+            high <= (1 - CANVAS_LIKE.margin) * SIZE + 1e-3
+        ).all()
+        assert len(strokes) == len(digit.strokes) and len({s.width for s in strokes}) == 1
+        sizes.append(float((high - low).max()) / SIZE)
+        widths.append(strokes[0].width)
+    assert CANVAS_LIKE.size[0] - 0.01 <= min(sizes) and max(sizes) <= CANVAS_LIKE.size[1] + 0.01
+    assert min(sizes) < 0.55 and max(sizes) > 0.8  # the whole range is used
+    assert min(widths) < 8 and max(widths) > 36 and all(4 <= w <= 40 for w in widths)  # the slider's range
+
+
+def test_as_drawn_keeps_the_shape_and_the_default_pen(pen_digits):
+    digit = pen_digits[0]
+    strokes = draw_on_canvas(digit, np.random.default_rng(0), AS_DRAWN)
+    original = np.concatenate(digit.strokes).astype(np.float64)
+    drawn = np.concatenate([s.points for s in strokes]).astype(np.float64)
+    # Only moved and scaled: the same shape, up to float32 rounding.
+    scale = np.ptp(drawn, 0).max() / np.ptp(original, 0).max()
+    np.testing.assert_allclose(drawn - drawn.min(0), (original - original.min(0)) * scale, atol=1e-3)
+    assert strokes[0].width == 18
+
+
+def test_variants_are_seeded_labelled_and_different(pen_digits):
+    a = render_variants(pen_digits, 2, seed=5)
+    b = render_variants(pen_digits, 2, seed=5)
+    assert len(a) == 2 * len(pen_digits) and a.images.shape[1:] == (1, 32, 32)
+    assert torch.equal(a.images, b.images)  # the same seed draws the same
+    assert a.labels.tolist() == [d.label for d in pen_digits] * 2
+    assert not torch.equal(a.images[: len(pen_digits)], a.images[len(pen_digits) :])  # two different drawings
+
+
+@pytest.mark.parametrize(("text", "writers"), [("25-30", set(range(25, 31))), ("1,3,5-7", {1, 3, 5, 6, 7}), ("4", {4})])
+def test_writer_ranges(text, writers):
+    assert parse_writers(text) == writers
+
+
+@pytest.mark.parametrize("text", ["", "a-b", "9-3", "0-4", "1,,2", "-3"])
+def test_bad_writer_ranges(text):
+    with pytest.raises(ValueError, match="writers must look like"):
+        parse_writers(text)
+
+
+def test_a_short_mixed_run_learns_the_held_out_writers_digits(pen_digits, mnist_dir):
+    """MNIST and pen digits in the one engine, every batch drawn from both; held-out writers read better after."""
+    train_digits, held = split_by_writer(pen_digits, {3})
+    mnist = load_mnist(mnist_dir)
+    train = TensorData.join([mnist.train, render_variants(train_digits, 6, seed=0)])
+    held_out = render_variants(held, 2, seed=1, how=AS_DRAWN)
+    trainer = Trainer(new_model(0), TrainConfig(epochs=6, batch_size=32, lr=0.05, device="cpu"), train, mnist.test)
+    before = evaluate(trainer.net, held_out)
+    events = trainer.fit()
+    assert events.reason == "finished"
+    epochs = trainer.history.epochs
+    assert epochs[-1]["train_loss"] < 0.5 * epochs[0]["train_loss"]
+    after = evaluate(trainer.net, held_out)
+    assert after.loss < before.loss and after.accuracy >= 0.6 > before.accuracy
