@@ -44,7 +44,7 @@ from .feature_maps import FeatureMaps
 from .gallery import EvaluationDialog, MyDigitsDialog
 from .plots import TrainingPlots
 from .prediction import PredictionPanel
-from .training_panel import TrainingPanel, action_button
+from .training_panel import DEFAULT_SOURCE, TrainingPanel, action_button
 from .tutorial_panel import TutorialPanel
 from .worker import Progress, TrainingWorker, snapshot
 
@@ -63,6 +63,10 @@ def default_data_home() -> Path:
     return Path(QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation))
 
 
+def default_cache_home() -> Path:
+    return Path(QStandardPaths.writableLocation(QStandardPaths.StandardLocation.CacheLocation))
+
+
 class MainWindow(QMainWindow):
     request_load_data = Signal(str)
     request_train = Signal()
@@ -78,6 +82,7 @@ class MainWindow(QMainWindow):
         data_dir: str | os.PathLike | None = None,
         settings: QSettings | None = None,
         data_home: str | os.PathLike | None = None,
+        pen_digits: str | os.PathLike | None = None,
     ) -> None:
         super().__init__()
         # Before this thread's first torch op: the GUI predicts one drawing at a time on one core, and training
@@ -93,6 +98,8 @@ class MainWindow(QMainWindow):
         self.data_home = Path(data_home) if data_home is not None else default_data_home()
         # Downloaded MNIST goes to the user's data folder, or below data_home when one is given (tests).
         self.mnist_home = self.data_home / "mnist" if data_home is not None else default_data_dir()
+        # Rendered pen digits are kept between sessions; below data_home when one is given (tests).
+        self.cache_home = self.data_home / "cache" if data_home is not None else default_cache_home()
         self.download_mirrors = list(MIRRORS)
         self.download_md5s: dict[str, str] | None = None  # None: the published sums
         self.download_dialog: DownloadDialog | None = None
@@ -117,7 +124,7 @@ class MainWindow(QMainWindow):
 
         self.thread = QThread(self)
         self.thread.setObjectName("training")
-        self.worker = TrainingWorker(weights, config)
+        self.worker = TrainingWorker(weights, config, pen_digits or "shipped", self.cache_home)
         self.worker.moveToThread(self.thread)
         self.thread.started.connect(self.worker.start)
         self.thread.finished.connect(self.worker.deleteLater)
@@ -140,6 +147,7 @@ class MainWindow(QMainWindow):
         self.worker.stopped.connect(self._stopped)
         self.worker.failed.connect(self._failed)
         self.worker.building.connect(self._building)  # a method, not a lambda: queued to this thread
+        self.worker.preparing.connect(self._preparing)
         self.thread.start()
 
         self._predict_timer = QTimer(self, singleShot=True, interval=0)
@@ -150,8 +158,8 @@ class MainWindow(QMainWindow):
         self._status_timer.timeout.connect(self._show_step)
         self.canvas.drawingChanged.connect(self._drawing_changed)
         self.panel.config_changed.connect(self._config_changed)
-        source_index = self.panel.source.findData(self._setting("training/source", "mnist", str))
-        if source_index > 0:
+        source_index = self.panel.source.findData(self._setting("training/source", DEFAULT_SOURCE, str))
+        if source_index > 0:  # the worker starts with the default
             self.panel.source.setCurrentIndex(source_index)
             self._source_changed()
         self.panel.source.currentIndexChanged.connect(self._source_changed)
@@ -482,7 +490,7 @@ class MainWindow(QMainWindow):
             self._failed(f"Could not save the drawing: {exc}")
             return
         self._update_my_digits_count()
-        if self.panel.source.currentData() != "mnist":
+        if "mine" in self.panel.source.currentData().split("+"):
             self._source_changed()
         if self.teach_check.isChecked():
             if self.running:
@@ -506,7 +514,7 @@ class MainWindow(QMainWindow):
 
     def _my_digits_changed(self) -> None:
         self._update_my_digits_count()
-        if self.panel.source.currentData() != "mnist":
+        if "mine" in self.panel.source.currentData().split("+"):
             self._source_changed()
 
     def evaluate(self) -> None:
@@ -537,7 +545,7 @@ class MainWindow(QMainWindow):
     def _source_changed(self) -> None:
         source = self.panel.source.currentData()
         self.settings.setValue("training/source", source)
-        self.request_source.emit(source, self._my_digits() if source != "mnist" else None)
+        self.request_source.emit(source, self._my_digits() if "mine" in source.split("+") else None)
 
     # -- training -----------------------------------------------------------------------------------
     def load_data(self, folder: str) -> None:
@@ -587,6 +595,9 @@ class MainWindow(QMainWindow):
             folder = str(self.mnist_home)  # downloaded in an earlier session
         if folder:
             self.load_data(folder)
+
+    def _preparing(self, message: str) -> None:
+        self.statusBar().showMessage(message, 10000)
 
     def _building(self) -> None:
         self.statusBar().showMessage("Preparing the training engine…", 3000)

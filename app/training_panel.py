@@ -23,6 +23,16 @@ from PySide6.QtWidgets import (
 
 from lenet_core.training import LIMITS, LR_SCHEDULES, OPTIMIZERS, PRESETS, TrainConfig
 
+SOURCES = (  # what "Train on" offers: text, and the parts the worker joins
+    ("MNIST + pen digits", "mnist+pen"),
+    ("MNIST", "mnist"),
+    ("Pen digits only", "pen"),
+    ("MNIST + pen digits + My digits", "mnist+pen+mine"),
+    ("MNIST + My digits", "mnist+mine"),
+    ("My digits only", "mine"),
+)
+DEFAULT_SOURCE = "mnist+pen"  # the shipped weights' recipe: MNIST and drawings
+
 
 def action_button(action: QAction, name: str) -> QToolButton:
     """A button that mirrors a menu action: same text, shortcut, tooltip and enabled state."""
@@ -107,9 +117,12 @@ class TrainingPanel(QWidget):
         data_layout.addLayout(data_buttons)
         self.source = QComboBox()
         self.source.setObjectName("source_combo")
-        for text, key in (("MNIST", "mnist"), ("MNIST + My digits", "mnist+mine"), ("My digits only", "mine")):
+        for text, key in SOURCES:
             self.source.addItem(text, key)
-        self.source.setToolTip("What Start and Step train on")
+        self.source.setToolTip(
+            "What Start and Step train on. Pen digits: 7,494 digits drawn with a pen by 30 people, drawn again as "
+            "on this canvas (any size, place, pen width and slant); with MNIST they teach the network drawings."
+        )
         self.my_digits_label = QLabel("My digits: 0 saved")
         source_row = QHBoxLayout()
         source_row.addWidget(QLabel("Train on"))

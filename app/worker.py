@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -18,6 +19,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 
 from lenet_core.datasets import Mnist, TensorData, load_mnist
 from lenet_core.model import new_model, non_finite
+from lenet_core.pen_digits import training_set as pen_training_set
 from lenet_core.preprocess import PAD, denormalize
 from lenet_core.threads import CORES, use_threads
 from lenet_core.training import (
@@ -88,13 +90,22 @@ class TrainingWorker(QObject):
     evaluated = Signal(object, object, object)  # test images (N x 28 x 28 uint8), labels, predictions
     taught = Signal(int, int, bool)  # the digit taught, the SGD steps taken, whether it is now predicted right
     building = Signal()  # the Trainer is being built (the first time, imports take about a second)
+    preparing = Signal(str)  # data is being prepared (the pen digits rendered): what to say meanwhile
 
-    def __init__(self, weights: dict[str, torch.Tensor], config: TrainConfig) -> None:
+    def __init__(
+        self,
+        weights: dict[str, torch.Tensor],
+        config: TrainConfig,
+        pen_file: str | os.PathLike = "shipped",
+        cache_dir: str | os.PathLike | None = None,
+    ) -> None:
         super().__init__()
         self.config = config
         self.data: Mnist | None = None
         self.my_digits: TensorData | None = None
-        self.source = "mnist"  # what training runs on: "mnist", "mnist+mine" or "mine"
+        self.pen_file, self.cache_dir = pen_file, cache_dir
+        self.pen: TensorData | None = None  # the pen digits as training data, rendered when first needed
+        self.source = "mnist+pen"  # what training runs on: parts joined by "+": "mnist", "pen", "mine"
         self._weights = weights  # the weights while there is no Trainer
         # Built when first needed, on this thread: the first optimizer imports torch._dynamo, ~1 s of Python that
         # holds the GIL and made drawing stutter (p95 ~20 ms a move) for the first seconds after start.
@@ -109,14 +120,33 @@ class TrainingWorker(QObject):
         use_threads(CORES)  # all the cores for training; the GUI thread keeps to one (lenet_core.threads)
 
     def _train_parts(self) -> list[TensorData]:
-        """What training runs on, for the source chosen: MNIST, My digits, or both."""
-        mnist = self.data.train if self.data else None
-        mine = self.my_digits if self.my_digits is not None and len(self.my_digits) else None
-        if self.source == "mine":
-            return [mine] if mine is not None else []
-        if self.source == "mnist+mine" and mnist is not None and mine is not None:
-            return [mnist, mine]
-        return [mnist] if mnist is not None else []
+        """What training runs on, for the source chosen: MNIST, pen digits, My digits, or some of them together.
+
+        Without MNIST loaded, a source that names it has nothing to train on (rather than quietly less).
+        """
+        wanted = self.source.split("+")
+        if "mnist" in wanted and (self.data is None or self.data.train is None):
+            return []
+        parts = [self.data.train] if "mnist" in wanted else []
+        if "pen" in wanted and (pen := self._pen()) is not None:
+            parts.append(pen)
+        if "mine" in wanted and self.my_digits is not None and len(self.my_digits):
+            parts.append(self.my_digits)
+        return parts
+
+    def _pen(self) -> TensorData | None:
+        """The pen digits to train on, rendered (or read from the cache) the first time they are needed."""
+        if self.pen is None:
+            self.preparing.emit("Preparing the pen digits to train on (the first time takes a few seconds)…")
+            doing, self.activity = self.activity, "preparing the pen digits"
+            try:
+                self.pen = pen_training_set(self.pen_file, cache_dir=self.cache_dir)
+            except (OSError, ValueError) as exc:  # a damaged installation: say so, train on the rest
+                self.failed.emit(f"The pen digits cannot be used: {exc}")
+                return None
+            finally:
+                self.activity = doing
+        return self.pen
 
     def _train_size(self) -> int:
         """len(self._train_set()), without joining MNIST and My digits into a new tensor."""
@@ -124,9 +154,7 @@ class TrainingWorker(QObject):
 
     def _train_set(self) -> TensorData | None:
         parts = self._train_parts()
-        if len(parts) > 1:
-            return TensorData(torch.cat([p.images for p in parts]), torch.cat([p.labels for p in parts]), "both")
-        return parts[0] if parts else None
+        return TensorData.join(parts) if parts else None
 
     def _engine(self) -> Trainer:
         """The Trainer, built now if there is none yet."""
@@ -310,6 +338,9 @@ class TrainingWorker(QObject):
             if self.source == "mine":
                 self.failed.emit("My digits is empty: draw digits and label them (keys 0-9) first.")
             else:
-                self.failed.emit("No training data yet: download MNIST or choose a folder with it (Training menu).")
+                self.failed.emit(
+                    "No training data yet: download MNIST or choose a folder with it (Training menu), "
+                    "or train on the pen digits only (Train on)."
+                )
             return False
         return True

@@ -9,9 +9,12 @@ cost more than the training step); the engine's image augmentation then varies t
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
 import os
+import tempfile
+import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +30,7 @@ log = logging.getLogger(__name__)
 SHIPPED_NAME = "pendigits-orig.tra.gz"
 PEN_WIDTHS = (4.0, 40.0)  # the canvas's pen-width slider, in canvas units
 RENDER_CHUNK = 512  # drawings rendered in one pass of tensor operations
+RENDER_VERSION = 1  # part of the cache's file name: bump it when the drawing ranges or the rasteriser change
 PEN_VARIANTS = 2  # canvas-like drawings of each pen digit in the default recipe (chosen on held-out writers)
 
 
@@ -96,20 +100,78 @@ def draw_on_canvas(
     return [Stroke((s * scale + offset).astype(np.float32), width) for s in moved]
 
 
+def render_images(
+    digits: Sequence[PenDigit], variants: int, seed: int, how: Drawing = CANVAS_LIKE
+) -> tuple[np.ndarray, np.ndarray]:
+    """`variants` canvas-like drawings of every digit, rendered: N x 28 x 28 uint8 images and N labels."""
+    rng = np.random.default_rng(seed)
+    drawings = [draw_on_canvas(digit, rng, how) for _ in range(variants) for digit in digits]
+    labels = np.array([digit.label for _ in range(variants) for digit in digits], np.uint8)
+    images = [render_digits(drawings[i : i + RENDER_CHUNK]) for i in range(0, len(drawings), RENDER_CHUNK)]
+    log.info("rendered %d drawings of %d pen digits", len(drawings), len(digits))
+    return (np.concatenate(images) if images else np.zeros((0, 28, 28), np.uint8)), labels
+
+
 def render_variants(
     digits: Sequence[PenDigit], variants: int, seed: int, how: Drawing = CANVAS_LIKE, name: str = "pen digits"
 ) -> TensorData:
     """`variants` canvas-like drawings of every digit, rendered: TensorData of len(digits) * variants images."""
-    rng = np.random.default_rng(seed)
-    drawings = [draw_on_canvas(digit, rng, how) for _ in range(variants) for digit in digits]
-    labels = np.array([digit.label for _ in range(variants) for digit in digits], np.uint8)
-    images = (
-        np.concatenate([render_digits(drawings[i : i + RENDER_CHUNK]) for i in range(0, len(drawings), RENDER_CHUNK)])
-        if drawings
-        else np.zeros((0, 28, 28), np.uint8)
+    return TensorData.from_arrays(*render_images(digits, variants, seed, how), name)
+
+
+def training_set(
+    path: str | os.PathLike, variants: int = PEN_VARIANTS, seed: int = 0, cache_dir: str | os.PathLike | None = None
+) -> TensorData:
+    """The pen digits of a file as the default recipe trains on them, kept in cache_dir once rendered (the window
+    would otherwise render them again at every start: ~5 s on 2 cores)."""
+    path = resolve(path)
+    cached = None
+    if cache_dir is not None:
+        digest = hashlib.md5(path.read_bytes(), usedforsecurity=False).hexdigest()
+        cached = Path(cache_dir) / f"pen-variants-{digest}-{variants}-{seed}-r{RENDER_VERSION}.npz"
+        arrays = _read_cache(cached)
+        if arrays is not None:
+            return TensorData.from_arrays(*arrays, "pen digits")
+    images, labels = render_images(read_unipen(path), variants, seed)
+    if cached is not None:
+        _write_cache(cached, images, labels)
+    return TensorData.from_arrays(images, labels, "pen digits")
+
+
+def _read_cache(path: Path) -> tuple[np.ndarray, np.ndarray] | None:
+    """Rendered variants saved earlier, or None when there are none or they are not what this code writes."""
+    if not path.is_file():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            images, labels = data["images"], data["labels"]
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError) as exc:
+        log.warning("ignoring the cached pen digits %s: %s", path, exc)
+        return None
+    good = (
+        images.dtype == np.uint8
+        and images.ndim == 3
+        and images.shape[1:] == (28, 28)
+        and labels.dtype == np.uint8
+        and labels.shape == (len(images),)
+        and (labels.size == 0 or labels.max() <= 9)
     )
-    log.info("rendered %d drawings of %d pen digits", len(drawings), len(digits))
-    return TensorData.from_arrays(images, labels, name)
+    if not good:
+        log.warning("ignoring the cached pen digits %s: not the arrays this program writes", path)
+        return None
+    return images, labels
+
+
+def _write_cache(path: Path, images: np.ndarray, labels: np.ndarray) -> None:
+    """Best effort, atomic: a cache that cannot be written only costs the rendering next time."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        with os.fdopen(fd, "wb") as f:
+            np.savez_compressed(f, images=images, labels=labels)
+        os.replace(tmp, path)
+    except OSError as exc:
+        log.warning("could not keep the rendered pen digits in %s: %s", path.parent, exc)
 
 
 def parse_writers(text: str) -> set[int]:

@@ -117,8 +117,9 @@ def mnist_dir(tmp_path_factory) -> Path:
 
 
 @pytest.fixture
-def make_window(qtbot, tmp_path, mnist_dir, monkeypatch):
-    """Builds trainer windows on generated data, with settings and data folder in tmp_path (never the user's).
+def make_window(qtbot, tmp_path, mnist_dir, pen_file, monkeypatch):
+    """Builds trainer windows on generated data (MNIST-like IDX, a small pen-digits file), with settings and data
+    folder in tmp_path (never the user's).
 
     Warning dialogs are recorded in window.warnings instead of blocking; windows still open are closed at the end.
     """
@@ -136,7 +137,9 @@ def make_window(qtbot, tmp_path, mnist_dir, monkeypatch):
             settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
             if settings.value("ui/language") is None:  # English, whatever the machine's locale (LANG=ko_KR...)
                 settings.setValue("ui/language", "en")
-        window = MainWindow(data_dir=data_dir, settings=settings, data_home=data_home or tmp_path / "home")
+        window = MainWindow(
+            data_dir=data_dir, settings=settings, data_home=data_home or tmp_path / "home", pen_digits=pen_file
+        )
         window.warnings = warnings
         windows.append(window)
         if size:

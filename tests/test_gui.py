@@ -422,3 +422,21 @@ def test_the_tutorial_follows_the_system_language_unless_one_is_chosen(qtbot, ma
     assert next_button.text() == "다음 줄"
     window.set_language("en")
     assert next_button.text() == "Next line"
+
+
+def test_training_on_pen_digits_from_the_train_on_choice(qtbot, make_window):
+    from lenet_core.pen_digits import PEN_VARIANTS
+
+    window = make_window()
+    assert window.panel.source.currentData() == "mnist+pen"  # the default: MNIST and drawings
+    messages: list[str] = []
+    window.statusBar().messageChanged.connect(messages.append)
+    window.step_once()
+    qtbot.waitUntil(lambda: window.plots.point_count == 1, timeout=20000)
+    assert any(m.startswith("Preparing the pen digits") for m in messages)
+    assert len(window.worker.trainer.train_data) == 600 + 60 * PEN_VARIANTS
+    window.panel.source.setCurrentIndex(window.panel.source.findData("pen"))
+    window.step_once()
+    qtbot.waitUntil(lambda: window.plots.point_count == 2, timeout=20000)
+    assert len(window.worker.trainer.train_data) == 60 * PEN_VARIANTS  # the pen digits, rendered once
+    assert list((window.data_home / "cache").glob("pen-variants-*.npz"))  # and kept for the next start

@@ -83,3 +83,30 @@ def test_a_short_mixed_run_learns_the_held_out_writers_digits(pen_digits, mnist_
     assert epochs[-1]["train_loss"] < 0.5 * epochs[0]["train_loss"]
     after = evaluate(trainer.net, held_out)
     assert after.loss < before.loss and after.accuracy >= 0.6 > before.accuracy
+
+
+def test_the_training_set_is_kept_in_the_cache_and_a_bad_cache_drawn_again(pen_file, tmp_path, monkeypatch, caplog):
+    import lenet_core.pen_digits as pen_digits
+
+    first = pen_digits.training_set(pen_file, variants=2, seed=0, cache_dir=tmp_path)
+    (cached,) = tmp_path.glob("pen-variants-*-2-0-r*.npz")
+    assert len(first) == 2 * 60
+
+    def no_rendering(*args, **kwargs):
+        raise AssertionError("rendered again instead of read from the cache")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(pen_digits, "render_images", no_rendering)
+        again = pen_digits.training_set(pen_file, variants=2, seed=0, cache_dir=tmp_path)
+    assert torch.equal(again.images, first.images) and torch.equal(again.labels, first.labels)
+
+    for damage in (b"not a zip file", None):
+        if damage is None:  # readable, but not the arrays this program writes
+            np.savez(cached, images=np.zeros((3, 28, 28), np.float32), labels=np.zeros(3, np.uint8))
+        else:
+            cached.write_bytes(damage)
+        redrawn = pen_digits.training_set(pen_file, variants=2, seed=0, cache_dir=tmp_path)
+        assert torch.equal(redrawn.images, first.images)
+        assert "ignoring the cached pen digits" in caplog.text
+        caplog.clear()
+    assert not list(tmp_path.glob(".*.tmp"))  # written atomically
