@@ -108,6 +108,7 @@ class MainWindow(QMainWindow):
         self.running = False
         self._closing = False  # close asked for: results still on their way are no longer shown
         self._waiting_to_close = False  # close waits (without blocking) for work that no stop flag cuts short
+        self._evaluating = False  # an evaluation asked for and not answered yet
         self.net = LeNet().eval()  # the GUI's copy, fed with snapshots from the worker
         self._last_progress: tuple[float, int] | None = None
         self._pending_step: StepEvent | None = None  # the newest step, not yet in the epoch bar and status bar
@@ -521,10 +522,15 @@ class MainWindow(QMainWindow):
         if self.running:
             self.statusBar().showMessage("Pause training to evaluate", 5000)
             return
+        if self._evaluating:  # one at a time: each press queued a whole evaluation, and a dialog of its own
+            self.statusBar().showMessage("Evaluating on the test set… (already asked)")
+            return
+        self._evaluating = True
         self.statusBar().showMessage("Evaluating on the test set…")
         self.request_evaluate.emit()
 
     def _show_evaluation(self, images, labels, predicted) -> None:
+        self._evaluating = False
         if self._closing:  # a dialog shown now would outlive the quit (and keep the program running)
             return
         self.statusBar().clearMessage()
@@ -708,6 +714,7 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage("Training paused", 5000)
 
     def _failed(self, message: str) -> None:
+        self._evaluating = False  # an evaluation that failed is over too
         if self._closing:
             log.warning("while closing: %s", message)
             return
@@ -836,7 +843,7 @@ class MainWindow(QMainWindow):
             self.download_dialog.stop()
         if not self.thread.isRunning():
             return True
-        self.worker.pause()
+        self.worker.close()
         self.thread.quit()
         if not self.thread.wait(timeout_ms):
             log.warning("the training thread is busy with %s; closing when it is done", self.worker.activity or "?")

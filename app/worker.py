@@ -19,11 +19,13 @@ from PySide6.QtCore import QObject, Signal, Slot
 
 from lenet_core.datasets import Mnist, TensorData, load_mnist
 from lenet_core.model import new_model, non_finite
+from lenet_core.pen_digits import WINDOW_PEN_VARIANTS, RenderingStopped
 from lenet_core.pen_digits import training_set as pen_training_set
 from lenet_core.preprocess import PAD, denormalize
 from lenet_core.threads import CORES, use_threads
 from lenet_core.training import (
     EpochEvent,
+    EvaluationStopped,
     StepEvent,
     StoppedEvent,
     TrainConfig,
@@ -64,6 +66,8 @@ def reported(doing: str) -> Callable:
     def wrap(slot: Callable) -> Callable:
         @functools.wraps(slot)
         def run(self: TrainingWorker, *args) -> None:
+            if self.closing.is_set():  # queued before the window closed: nobody waits for it any more
+                return
             self.activity = doing
             try:
                 slot(self, *args)
@@ -113,6 +117,7 @@ class TrainingWorker(QObject):
         # A pause asked for outlives a Trainer replaced meanwhile (new data, config or weights) until a run uses it.
         self._pause_requested = threading.Event()
         self.activity = ""  # what a slot is doing now, e.g. "the evaluation", for a window waiting to close
+        self.closing = threading.Event()  # set by close(): long work stops between chunks, queued slots are skipped
 
     @Slot()
     def start(self) -> None:
@@ -140,7 +145,11 @@ class TrainingWorker(QObject):
             self.preparing.emit("Preparing the pen digits to train on (the first time takes a few seconds)…")
             doing, self.activity = self.activity, "preparing the pen digits"
             try:
-                self.pen = pen_training_set(self.pen_file, cache_dir=self.cache_dir)
+                self.pen = pen_training_set(
+                    self.pen_file, WINDOW_PEN_VARIANTS, cache_dir=self.cache_dir, should_stop=self.closing.is_set
+                )
+            except RenderingStopped:
+                return None
             except (OSError, ValueError) as exc:  # a damaged installation: say so, train on the rest
                 self.failed.emit(f"The pen digits cannot be used: {exc}")
                 return None
@@ -184,6 +193,11 @@ class TrainingWorker(QObject):
     def weights(self) -> dict[str, torch.Tensor]:
         """A copy of the weights the worker trains. Only while it is idle (or its thread has stopped)."""
         return snapshot(self.trainer.net) if self.trainer is not None else dict(self._weights)
+
+    def close(self) -> None:
+        """The window is closing (thread-safe): stop what runs as soon as it can, skip what is still queued."""
+        self.closing.set()
+        self.pause()
 
     def pause(self) -> None:
         """Stop the current run after the step in progress (thread-safe)."""
@@ -248,7 +262,10 @@ class TrainingWorker(QObject):
         # The Trainer's net if there is one; else the weights alone: building a Trainer for this would import the
         # optimizer's machinery (~1.5 s of torch._dynamo) that a close could not cut short.
         net = self.trainer.net if self.trainer is not None else self._model(self._weights)
-        result = evaluate(net, self.data.test)
+        try:
+            result = evaluate(net, self.data.test, should_stop=self.closing.is_set)
+        except EvaluationStopped:
+            return
         pixels = denormalize(self.data.test.images[:, 0, PAD:-PAD, PAD:-PAD])
         images = (pixels * 255).round().to(torch.uint8).numpy()
         self.evaluated.emit(images, self.data.test.labels.numpy(), result.predictions.numpy())
@@ -279,7 +296,9 @@ class TrainingWorker(QObject):
             self.activity = ""
 
     def _train(self) -> None:
-        if not self._check_data():
+        if self.closing.is_set():
+            return
+        if not self._check_data() or self.closing.is_set():  # (preparing the data may have taken a while)
             self.state_changed.emit("idle")  # the window had already switched to "running"
             return
         self.state_changed.emit("running")

@@ -567,16 +567,26 @@ class Trainer:
         self.history = History(**state["history"])
 
 
+class EvaluationStopped(Exception):
+    """should_stop() said so between two batches of an evaluation."""
+
+
 @torch.inference_mode()
 def evaluate(
-    net: nn.Module, data: TensorData, device: torch.device | str = "cpu", batch_size: int = EVAL_BATCH
+    net: nn.Module,
+    data: TensorData,
+    device: torch.device | str = "cpu",
+    batch_size: int = EVAL_BATCH,
+    should_stop: Callable[[], bool] | None = None,
 ) -> EvalResult:
-    """Mean cross-entropy and accuracy of net on data, in inference mode."""
+    """Mean cross-entropy and accuracy of net on data, in inference mode; should_stop is asked between batches."""
     device = torch.device(device)
     net.eval()
     loss_sum = 0.0
     predictions = []
     for start in range(0, len(data), batch_size):
+        if should_stop is not None and should_stop():
+            raise EvaluationStopped(f"stopped after {start} of {len(data)} images")
         x = data.images[start : start + batch_size].to(device).contiguous(memory_format=torch.channels_last)
         y = data.labels[start : start + batch_size].to(device)
         output = net(x)

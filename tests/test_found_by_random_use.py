@@ -242,3 +242,37 @@ def test_evaluate_and_teach_errors_are_reported_not_stuck(qtbot, make_window, mo
     w.evaluate()
     qtbot.waitUntil(lambda: any("The evaluation failed: Overflow" in m for m in w.warnings), timeout=20000)
     assert "Evaluating" not in w.statusBar().currentMessage()
+
+
+def test_evaluate_pressed_again_and_again_asks_once_and_close_does_not_wait(qtbot, make_window, caplog):
+    """Found by the 10-minute run: 11 Ctrl+E queued 11 evaluations (and dialogs); the close waited for all of them."""
+    w = make_window()
+    asked: list[bool] = []
+    w.request_evaluate.connect(lambda: asked.append(True))
+    for _ in range(12):
+        w.actions["evaluate"].trigger()
+    assert len(asked) == 1
+    w.close()
+    assert not [r for r in caplog.records if "busy with" in r.getMessage()]
+
+
+def test_closing_while_the_pen_digits_are_first_rendered_stops_the_rendering(qtbot, make_window, monkeypatch, caplog):
+    """Found by random use: the first Start renders the pen digits (~6 s), and close waited for all of it."""
+    import time
+
+    import lenet_core.pen_digits as pen_digits
+
+    real = pen_digits.render_digits
+
+    def slow(drawings, *args):
+        time.sleep(0.2)  # a chunk as long as a real one takes: the pen file of the tests is tiny
+        return real(drawings, *args)
+
+    monkeypatch.setattr(pen_digits, "RENDER_CHUNK", 4)
+    monkeypatch.setattr(pen_digits, "render_digits", slow)
+    w = make_window()
+    w.toggle_training()  # MNIST + pen digits: the worker renders them first
+    qtbot.waitUntil(lambda: w.worker.activity == "preparing the pen digits", timeout=20000)
+    w.close()
+    assert not [r for r in caplog.records if "busy with" in r.getMessage()]
+    assert not w.thread.isRunning()

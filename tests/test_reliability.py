@@ -162,6 +162,7 @@ def test_closing_during_a_step_joins_quickly(qtbot, make_window, caplog):
 def test_diverging_training_is_reported_and_the_window_stays_usable(qtbot, make_window):
     """lr 10, momentum 0.99, batch 32 (the panel allows it): the loss blows up within a few steps."""
     w = make_window()
+    w.panel.source.setCurrentIndex(w.panel.source.findData("mnist"))  # 19 steps an epoch: it blows up within one
     before = {k: v.clone() for k, v in w.net.state_dict().items()}
     w.panel.set_config(w.panel.config().replace(lr=10.0, momentum=0.99, batch_size=32, lr_schedule="constant"))
     w._config_changed(w.panel.config())
