@@ -1,5 +1,9 @@
 """What people get: held-out pen writers' digits read by the core path and by the real window, drawn with the mouse.
 
+The weights: by default bench/models/holdout-writers-25-30.pt, the default recipe trained without writers 25-30
+(`lenet-core train --data-dir MNIST --seed 0 --pen-writers 1-24 --weights-only`): the shipped weights learnt from
+all 30 writers, so only this model has never seen the held-out ones, as the program has never seen its users.
+
 Each digit of the held-out writers (default 25-30 of the pen digits shipped in the package) is placed on the
 280x280 canvas as a person with the default pen would draw it (`AS_DRAWN`: its longer side 45-85 % of the canvas,
 anywhere inside an 8 % margin, pen width 18, no distortion; seeded, so both paths read the same placements).
@@ -41,7 +45,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import numpy as np
 import torch
 
-from bench.common import Figure, format_table
+from bench.common import ROOT, Figure, format_table
 from lenet_core.checkpoint import load_model
 from lenet_core.inference import DEFAULT_WEIGHTS
 from lenet_core.pen_digits import AS_DRAWN, draw_on_canvas, load_pen_digits, parse_writers, shipped_pen_digits
@@ -55,6 +59,7 @@ TARGET_WORST_WRITER_PCT = 97.0
 TARGET_AGREEMENT_POINTS = 0.3
 TARGET_WINDOW_DIGITS = 500
 DEFAULT_WRITERS = "25-30"
+HOLDOUT_WEIGHTS = ROOT / "bench" / "models" / "holdout-writers-25-30.pt"  # the recipe, without writers 25-30
 RENDER_CHUNK = 512
 MAX_STEP_PX = 3.0  # the longest mouse move between two reports, in widget pixels
 PREDICTION_TIMEOUT_S = 5.0
@@ -195,7 +200,7 @@ def breakdown(labels: np.ndarray, writers: np.ndarray, predicted: np.ndarray) ->
 
 
 def measure(
-    checkpoint: str = str(DEFAULT_WEIGHTS),
+    checkpoint: str = str(HOLDOUT_WEIGHTS),
     writers: str = DEFAULT_WRITERS,
     seed: int = 0,
     window_digits: int | None = None,
@@ -347,7 +352,9 @@ def report(result: dict) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--checkpoint", default=str(DEFAULT_WEIGHTS), help="weights (default: the shipped ones)")
+    parser.add_argument(
+        "--checkpoint", default=str(HOLDOUT_WEIGHTS), help=f"weights (default: {HOLDOUT_WEIGHTS.relative_to(ROOT)})"
+    )
     parser.add_argument("--writers", default=DEFAULT_WRITERS, help="held-out writers, e.g. 25-30 or 1,3,5-7")
     parser.add_argument("--seed", type=int, default=0, help="placements on the canvas and the window's sample")
     parser.add_argument("--window-digits", type=int, metavar="N", help="replay only N digits (stratified sample)")

@@ -425,7 +425,7 @@ def test_the_tutorial_follows_the_system_language_unless_one_is_chosen(qtbot, ma
 
 
 def test_training_on_pen_digits_from_the_train_on_choice(qtbot, make_window):
-    from lenet_core.pen_digits import PEN_VARIANTS
+    from lenet_core.pen_digits import WINDOW_PEN_VARIANTS as PEN_VARIANTS
 
     window = make_window()
     assert window.panel.source.currentData() == "mnist+pen"  # the default: MNIST and drawings
