@@ -37,6 +37,8 @@ BENCHMARKS: dict[str, dict] = {
     "app_start": {"repeats": 3},
     "canvas_robustness": {},
     "teach": {},
+    "pen_digits": {},  # all 1,498 held-out digits drawn with the mouse in the window (~60 s)
+    "close_time": {"repeats": 1},  # quit at five bad moments
 }
 
 
