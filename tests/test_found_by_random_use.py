@@ -167,7 +167,8 @@ def test_a_checkpoints_config_is_clamped_visibly_and_the_panel_shows_what_traini
     assert (config.batch_size, config.lr, config.seed, config.momentum) == (4096, 100.0, 2**31 - 1, 0.995)
     shown = (w.panel.batch_size.value(), w.panel.lr.value(), w.panel.seed.value(), w.panel.momentum.value())
     assert shown == (4096, 100.0, 2**31 - 1, 0.995)
-    assert w.panel.lr.text() == "100" and w.panel.momentum.text() == "0.995"
+    decimal = w.panel.momentum.locale().decimalPoint()  # "," in a German locale
+    assert w.panel.lr.text() == "100" and w.panel.momentum.text() == f"0{decimal}995"
     qtbot.waitUntil(lambda: w.worker.config == config)
     w.panel.set_config(config.replace(lr=0.01, batch_size=64))
     w._config_changed(w.panel.config())

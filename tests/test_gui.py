@@ -59,9 +59,14 @@ def test_drawing_a_stroke_shows_a_digit_then_undo_and_clear(qtbot, make_window):
     drag(qtbot, canvas, [(0.3, 0.5), (0.7, 0.5)])  # a second stroke
     qtbot.waitUntil(lambda: (canvas.image() != one).any())
     qtbot.waitUntil(lambda: not np.array_equal(window.prediction.seen.image, seen_one))
+    window.activateWindow()  # a window shortcut: only an active window gets it
+    qtbot.waitUntil(window.isActiveWindow)
     qtbot.keyClick(canvas, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)  # undo: back to the one
-    qtbot.waitUntil(lambda: (canvas.image() == one).all())
-    qtbot.waitUntil(lambda: np.array_equal(window.prediction.seen.image, seen_one))
+    # Redrawn whole, the stroke's anti-aliased edge differs a little from the one painted piece by piece as the
+    # mouse moved (where the pieces overlap: which pixels depends on the canvas's size, and so on the fonts).
+    qtbot.waitUntil(lambda: (np.abs(canvas.image().astype(int) - one) > 8).sum() < 0.005 * one.size)
+    assert np.abs(canvas.image().astype(int) - one).max() < 128  # edges only: no ink gained or lost
+    qtbot.waitUntil(lambda: np.abs(window.prediction.seen.image - seen_one).mean() < 0.01)
 
     qtbot.mouseClick(window.findChild(QToolButton, "clear_button"), Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: digit_label(window).text() == "")
@@ -211,7 +216,9 @@ def test_settings_and_weights_come_back_next_time(qtbot, make_window, tmp_path):
 
     again = make_window(size=None)
     assert again.panel.config() == PRESETS["tutorial"]
-    assert (again.size().width(), again.size().height()) == size or not fits
+    restored = (again.size().width(), again.size().height())
+    # Within a pixel or two: fonts (a Korean locale's, say) can make the window's minimum size settle a pixel later.
+    assert (abs(restored[0] - size[0]) <= 2 and abs(restored[1] - size[1]) <= 2) or not fits
     assert torch.equal(again.net.fc3.weight, trained)
     assert again.weights_origin == "restored from the last session"
 
