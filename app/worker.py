@@ -22,7 +22,7 @@ from lenet_core.model import new_model, non_finite
 from lenet_core.pen_digits import WINDOW_PEN_VARIANTS, RenderingStopped
 from lenet_core.pen_digits import training_set as pen_training_set
 from lenet_core.preprocess import PAD, denormalize
-from lenet_core.threads import CORES, use_threads
+from lenet_core.threads import CORES, lower_priority, use_threads
 from lenet_core.training import (
     EpochEvent,
     EvaluationStopped,
@@ -122,6 +122,7 @@ class TrainingWorker(QObject):
     @Slot()
     def start(self) -> None:
         """Connected to QThread.started."""
+        lower_priority()  # before the OpenMP team starts: drawing stays quick while both cores train
         use_threads(CORES)  # all the cores for training; the GUI thread keeps to one (lenet_core.threads)
 
     def _train_parts(self) -> list[TensorData]:
