@@ -130,6 +130,7 @@ class Window(Side):
         home = tempfile.mkdtemp()
         settings = QSettings(f"{home}/s.ini", QSettings.Format.IniFormat)
         settings.setValue("training/config", json.dumps(CONFIG.to_dict()))  # as chosen in the Training panel
+        settings.setValue("training/source", "mnist")  # the data the headless side trains on (Train on: MNIST)
         self.window = MainWindow(data_dir=data_dir, settings=settings, data_home=home)
         self.window.resize(1280, 800)
         self.window.show()
