@@ -19,7 +19,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 
 from lenet_core.datasets import Mnist, TensorData, load_mnist
 from lenet_core.model import new_model, non_finite
-from lenet_core.pen_digits import WINDOW_PEN_VARIANTS, RenderingStopped
+from lenet_core.pen_digits import WINDOW_PEN_VARIANTS, RenderingStopped, mix
 from lenet_core.pen_digits import training_set as pen_training_set
 from lenet_core.preprocess import PAD, denormalize
 from lenet_core.threads import CORES, lower_priority, use_threads
@@ -125,20 +125,17 @@ class TrainingWorker(QObject):
         lower_priority()  # before the OpenMP team starts: drawing stays quick while both cores train
         use_threads(CORES)  # all the cores for training; the GUI thread keeps to one (lenet_core.threads)
 
-    def _train_parts(self) -> list[TensorData]:
-        """What training runs on, for the source chosen: MNIST, pen digits, My digits, or some of them together.
-
-        Without MNIST loaded, a source that names it has nothing to train on (rather than quietly less).
+    def _train_parts(self) -> tuple[TensorData | None, TensorData | None, TensorData | None]:
+        """What training runs on, for the source chosen: MNIST, pen digits and My digits, each None when the source
+        leaves it out. Without MNIST loaded, a source that names it has nothing to train on (rather than quietly less).
         """
         wanted = self.source.split("+")
         if "mnist" in wanted and (self.data is None or self.data.train is None):
-            return []
-        parts = [self.data.train] if "mnist" in wanted else []
-        if "pen" in wanted and (pen := self._pen()) is not None:
-            parts.append(pen)
-        if "mine" in wanted and self.my_digits is not None and len(self.my_digits):
-            parts.append(self.my_digits)
-        return parts
+            return None, None, None
+        mnist = self.data.train if "mnist" in wanted else None
+        pen = self._pen() if "pen" in wanted else None
+        mine = self.my_digits if "mine" in wanted and self.my_digits is not None and len(self.my_digits) else None
+        return mnist, pen, mine
 
     def _pen(self) -> TensorData | None:
         """The pen digits to train on, rendered (or read from the cache) the first time they are needed."""
@@ -160,11 +157,12 @@ class TrainingWorker(QObject):
 
     def _train_size(self) -> int:
         """len(self._train_set()), without joining MNIST and My digits into a new tensor."""
-        return sum(len(part) for part in self._train_parts())
+        return sum(len(part) for part in self._train_parts() if part is not None)
 
     def _train_set(self) -> TensorData | None:
-        parts = self._train_parts()
-        return TensorData.join(parts) if parts else None
+        """The parts mixed as the default recipe mixes them (lenet_core.pen_digits.mix)."""
+        mnist, pen, mine = self._train_parts()
+        return mix(mnist, pen, *([mine] if mine is not None else []))
 
     def _engine(self) -> Trainer:
         """The Trainer, built now if there is none yet."""

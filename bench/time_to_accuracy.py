@@ -19,9 +19,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import Figure, format_table, require_mnist
-from lenet_core.datasets import TensorData, load_mnist
+from lenet_core.datasets import load_mnist
 from lenet_core.model import new_model
-from lenet_core.pen_digits import PEN_VARIANTS, load_pen_digits, render_variants
+from lenet_core.pen_digits import PEN_VARIANTS, load_pen_digits, mix, render_variants
 from lenet_core.training import PRESETS, EpochEvent, StoppedEvent, Trainer
 
 TARGET_ACCURACY = 0.99
@@ -35,7 +35,7 @@ def measure() -> dict:
     rendering = time.perf_counter()
     pen = render_variants(load_pen_digits("shipped"), PEN_VARIANTS, seed=config.seed)  # as lenet-core train does
     rendering_s = time.perf_counter() - rendering
-    train = TensorData.join([data.train, pen])
+    train = mix(data.train, pen)
     reached_s = reached_epoch = last_accuracy = at_30s = ended = None
     started = time.perf_counter()
     trainer = Trainer(new_model(config.seed), config, train, data.test)

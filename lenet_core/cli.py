@@ -10,12 +10,12 @@ import time
 from pathlib import Path
 
 from .checkpoint import Checkpoint, CheckpointError, load_checkpoint, save_checkpoint
-from .datasets import DatasetNotFoundError, TensorData, load_mnist
+from .datasets import DatasetNotFoundError, load_mnist
 from .download import MIRRORS, DownloadCancelled, DownloadError, default_data_dir, download_mnist
 from .idx import IdxFormatError
 from .inference import DEFAULT_WEIGHTS, predict
 from .model import LeNet, new_model
-from .pen_digits import AS_DRAWN, PEN_VARIANTS, load_pen_digits, parse_writers, render_variants, resolve
+from .pen_digits import AS_DRAWN, PEN_VARIANTS, load_pen_digits, mix, parse_writers, render_variants, resolve
 from .preprocess import ImageReadError, load_image
 from .training import (
     DEVICES,
@@ -114,7 +114,8 @@ def cmd_train(args: argparse.Namespace) -> int:
             f"pen digits: {len(digits)} digits by {len(unipen_writers(digits))} writers "
             f"({resolve(args.pen_digits).name}), {args.pen_variants} drawings each: {len(pen)} images"
         )
-        train = TensorData.join([data.train, pen], "MNIST + pen digits")
+        train = mix(data.train, pen, name="MNIST + pen digits")
+        print(f"each epoch: {len(data.train)} MNIST images and {train.epoch_size - len(data.train)} pen drawings")
     trainer = Trainer(new_model(config.seed), config, train, data.test)
     print(f"config: {config}  device: {trainer.device}")
     bar = ProgressBar()

@@ -45,6 +45,9 @@ class TensorData:
     images: torch.Tensor
     labels: torch.Tensor
     name: str = ""
+    # Parts drawn afresh each epoch, as (start, stop, count): an epoch takes `count` random images of
+    # images[start:stop] and all the others (made by join(..., per_epoch=...)).
+    sampled: tuple[tuple[int, int, int], ...] = ()
 
     def __post_init__(self) -> None:
         if self.images.ndim != 4 or self.images.shape[1:] != INPUT_SHAPE:
@@ -57,13 +60,50 @@ class TensorData:
     def __len__(self) -> int:
         return int(self.labels.shape[0])
 
+    @property
+    def epoch_size(self) -> int:
+        """Images in one epoch: all of them, but for the parts sampled afresh each epoch."""
+        return len(self) - sum(stop - start - count for start, stop, count in self.sampled)
+
+    def epoch_order(self, generator: torch.Generator) -> torch.Tensor:
+        """The indices of one epoch in a random order (epoch_size of them)."""
+        if not self.sampled:
+            return torch.randperm(len(self), generator=generator)
+        whole = torch.ones(len(self), dtype=torch.bool)
+        picks = []
+        for start, stop, count in self.sampled:
+            whole[start:stop] = False
+            picks.append(start + torch.randperm(stop - start, generator=generator)[:count])
+        index = torch.cat([whole.nonzero().squeeze(1), *picks])
+        return index[torch.randperm(len(index), generator=generator)]
+
     @classmethod
-    def join(cls, parts: list[TensorData], name: str = "") -> TensorData:
-        """Several sets as one (a shuffled epoch then mixes them in every batch)."""
-        if len(parts) == 1:
+    def join(cls, parts: list[TensorData], name: str = "", per_epoch: list[int | None] | None = None) -> TensorData:
+        """Several sets as one (a shuffled epoch then mixes them in every batch).
+
+        per_epoch, one entry a part: None uses all of the part in every epoch; a number draws that many of its
+        images afresh at random each epoch (all of them if it has fewer), so a large part can be mixed in without
+        making every epoch longer.
+        """
+        per_epoch = [None] * len(parts) if per_epoch is None else list(per_epoch)
+        if len(per_epoch) != len(parts):
+            raise ValueError(f"per_epoch needs one entry a part: {len(per_epoch)} for {len(parts)} parts")
+        if any(p.sampled for p in parts):
+            raise ValueError("a set with parts sampled each epoch cannot be joined again")
+        sampled, start = [], 0
+        for part, count in zip(parts, per_epoch, strict=True):
+            if count is not None:
+                if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+                    raise ValueError(f"images of a part per epoch must be a whole number >= 1, not {count!r}")
+                if count < len(part):
+                    sampled.append((start, start + len(part), count))
+            start += len(part)
+        if len(parts) == 1 and not sampled:
             return parts[0]
         names = " + ".join(p.name for p in parts if p.name)
-        return cls(torch.cat([p.images for p in parts]), torch.cat([p.labels for p in parts]), name or names)
+        return cls(
+            torch.cat([p.images for p in parts]), torch.cat([p.labels for p in parts]), name or names, tuple(sampled)
+        )
 
     @classmethod
     def from_arrays(cls, images: np.ndarray, labels: np.ndarray, name: str = "") -> TensorData:

@@ -281,7 +281,8 @@ class Trainer:
         self.test_data = test
         self.criterion = nn.CrossEntropyLoss()
         self.optimizer = self._make_optimizer()
-        self.batches_per_epoch = math.ceil(len(train) / config.batch_size) if train is not None and len(train) else 0
+        epoch_size = train.epoch_size if train is not None else 0
+        self.batches_per_epoch = math.ceil(epoch_size / config.batch_size)
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
             self.optimizer, _lr_factor(config.lr_schedule, config.epochs * self.batches_per_epoch)
         )
@@ -361,7 +362,7 @@ class Trainer:
         if self.train_data is None or len(self.train_data) == 0:
             raise ValueError("no training data")
         if self._order is None or self.epoch_complete:
-            self._order = torch.randperm(len(self.train_data), generator=self.generator)
+            self._order = self.train_data.epoch_order(self.generator)
             self._position = 0
             self._epoch_loss_sum = 0.0
             self._epoch_started = time.perf_counter()

@@ -96,3 +96,59 @@ def test_tensor_data_checks_shapes():
 def test_copy_of_folder_still_detected(tmp_path, mnist_dir):
     shutil.copytree(mnist_dir, tmp_path / "data" / "mnist")
     assert find_mnist(tmp_path / "data").train is not None  # via the mnist/ sub-folder
+
+
+def _numbered(n: int, label: int, name: str = "") -> TensorData:
+    """n images whose first pixel is their index, all labelled `label`."""
+    images = torch.zeros(n, 1, 32, 32)
+    images[:, 0, 0, 0] = torch.arange(n, dtype=torch.float32)
+    return TensorData(images, torch.full((n,), label), name)
+
+
+def test_a_part_drawn_afresh_each_epoch():
+    whole, pool = _numbered(30, 0, "whole"), _numbered(100, 1, "pool")
+    mixed = TensorData.join([whole, pool], per_epoch=[None, 20])
+    assert len(mixed) == 130 and mixed.epoch_size == 50 and mixed.name == "whole + pool"
+    generator = torch.Generator().manual_seed(0)
+    epochs = [mixed.epoch_order(generator) for _ in range(3)]
+    for order in epochs:
+        assert len(order) == 50 and len(set(order.tolist())) == 50  # no image twice in an epoch
+        assert set(order[order < 30].tolist()) == set(range(30))  # every image of the whole part, every epoch
+        assert ((order >= 30) & (order < 130)).sum() == 20
+        assert not torch.equal(order[:30].sort().values, order[:30])  # shuffled, the parts mixed
+    picked = [set(order[order >= 30].tolist()) for order in epochs]
+    assert picked[0] != picked[1] != picked[2]  # drawn afresh
+    again = [mixed.epoch_order(torch.Generator().manual_seed(0)) for _ in range(1)]
+    assert torch.equal(again[0], epochs[0])  # seeded: the same run again
+
+
+def test_joining_without_sampling_is_one_shuffled_set():
+    a, b = _numbered(5, 0), _numbered(7, 1)
+    joined = TensorData.join([a, b])
+    assert joined.epoch_size == 12 and joined.sampled == ()
+    assert torch.equal(
+        joined.epoch_order(torch.Generator().manual_seed(3)),
+        torch.randperm(12, generator=torch.Generator().manual_seed(3)),
+    )
+    # A part asked for more images per epoch than it has is used whole.
+    assert TensorData.join([a, b], per_epoch=[None, 50]).epoch_size == 12
+
+
+@pytest.mark.parametrize(
+    ("per_epoch", "message"),
+    [
+        ([None], "one entry a part"),
+        ([None, 0], "whole number >= 1"),
+        ([None, 2.5], "whole number"),
+        ([None, True], "whole"),
+    ],
+)
+def test_bad_per_epoch_counts(per_epoch, message):
+    with pytest.raises(ValueError, match=message):
+        TensorData.join([_numbered(5, 0), _numbered(7, 1)], per_epoch=per_epoch)
+
+
+def test_a_sampled_set_is_not_joined_again():
+    mixed = TensorData.join([_numbered(5, 0), _numbered(7, 1)], per_epoch=[None, 3])
+    with pytest.raises(ValueError, match="cannot be joined again"):
+        TensorData.join([mixed, _numbered(2, 2)])

@@ -8,7 +8,15 @@ import torch
 
 from lenet_core.datasets import TensorData, load_mnist
 from lenet_core.model import new_model
-from lenet_core.pen_digits import AS_DRAWN, CANVAS_LIKE, draw_on_canvas, parse_writers, render_variants
+from lenet_core.pen_digits import (
+    AS_DRAWN,
+    CANVAS_LIKE,
+    PEN_PER_MNIST,
+    draw_on_canvas,
+    mix,
+    parse_writers,
+    render_variants,
+)
 from lenet_core.strokes import SIZE
 from lenet_core.training import TrainConfig, Trainer, evaluate
 from lenet_core.unipen import read_unipen, split_by_writer
@@ -73,7 +81,7 @@ def test_a_short_mixed_run_learns_the_held_out_writers_digits(pen_digits, mnist_
     """MNIST and pen digits in the one engine, every batch drawn from both; held-out writers read better after."""
     train_digits, held = split_by_writer(pen_digits, {3})
     mnist = load_mnist(mnist_dir)
-    train = TensorData.join([mnist.train, render_variants(train_digits, 6, seed=0)])
+    train = mix(mnist.train, render_variants(train_digits, 6, seed=0))  # the default recipe's mixing
     held_out = render_variants(held, 2, seed=1, how=AS_DRAWN)
     trainer = Trainer(new_model(0), TrainConfig(epochs=6, batch_size=32, lr=0.05, device="cpu"), train, mnist.test)
     before = evaluate(trainer.net, held_out)
@@ -110,3 +118,25 @@ def test_the_training_set_is_kept_in_the_cache_and_a_bad_cache_drawn_again(pen_f
         assert "ignoring the cached pen digits" in caplog.text
         caplog.clear()
     assert not list(tmp_path.glob(".*.tmp"))  # written atomically
+
+
+def test_the_recipe_mixes_all_of_mnist_and_as_many_pen_drawings_each_epoch():
+    def data(n: int, label: int) -> TensorData:
+        return TensorData(torch.zeros(n, 1, 32, 32), torch.full((n,), label))
+
+    mnist, pen, mine = data(40, 0), data(300, 1), data(6, 2)
+    train = mix(mnist, pen, mine)
+    assert len(train) == 346 and train.epoch_size == 40 + round(PEN_PER_MNIST * 40) + 6
+    assert mix(None, pen, mine).epoch_size == 306  # without MNIST: every pen drawing
+    assert mix(mnist, None).epoch_size == 40 and mix(mnist, data(10, 1)).epoch_size == 50
+    assert mix(None, None) is None and mix(data(0, 0), None, data(0, 2)) is None
+
+
+def test_an_epoch_of_the_recipe_is_its_epoch_size(pen_digits, mnist_dir):
+    mnist = load_mnist(mnist_dir).train
+    train = mix(TensorData(mnist.images[:100], mnist.labels[:100]), render_variants(pen_digits, 6, seed=0))
+    assert train.epoch_size == 200 < len(train)
+    trainer = Trainer(new_model(0), TrainConfig(epochs=1, batch_size=16, device="cpu"), train)
+    assert trainer.batches_per_epoch == -(-train.epoch_size // 16)
+    assert trainer.fit().reason == "finished"
+    assert trainer.samples_seen == train.epoch_size and trainer.step_count == trainer.batches_per_epoch
