@@ -59,7 +59,8 @@ def _scale(values: np.ndarray) -> float:
 def mosaic(row: Row, maps: np.ndarray, low: float, high: float, lut: np.ndarray, background: np.ndarray) -> np.ndarray:
     """`maps` (count x side x side) as one RGBA image: values scaled from [low, high] onto `lut` (256 x 4 bytes)."""
     with np.errstate(invalid="ignore", over="ignore"):  # overflowing weights give inf and NaN maps: drawn as 0
-        scaled = np.nan_to_num(np.clip((maps - low) * (255.0 / (high - low)), 0, 255)).astype(np.uint8)
+        # Rounded, not truncated: the top value times 255 / top can come out as 254.99998, one colour short.
+        scaled = np.nan_to_num(np.rint(np.clip((maps - low) * (255.0 / (high - low)), 0, 255))).astype(np.uint8)
     tiles = lut[scaled]  # count x side x side x 4
     if row.zoom > 1:
         tiles = tiles.repeat(row.zoom, axis=1).repeat(row.zoom, axis=2)

@@ -17,7 +17,7 @@ import torch
 from PySide6.QtCore import QEvent, QObject, QPoint, Qt, QTimer
 from PySide6.QtWidgets import QLabel, QToolButton
 
-from app.feature_maps import CONV1, CONV2, FILTERS, GAP, FeatureMaps
+from app.feature_maps import CONV1, CONV2, FILTERS, GAP, FeatureMaps, mosaic
 from app.main_window import AUTOSAVE_NAME
 from lenet_core.checkpoint import load_checkpoint
 from lenet_core.preprocess import denormalize, prepare
@@ -458,3 +458,18 @@ def test_training_on_pen_digits_from_the_train_on_choice(qtbot, make_window):
     qtbot.waitUntil(lambda: window.plots.point_count == 2, timeout=20000)
     assert len(window.worker.trainer.train_data) == 60 * PEN_VARIANTS  # the pen digits, rendered once
     assert list((window.data_home / "cache").glob("pen-variants-*.npz"))  # and kept for the next start
+
+
+def test_a_maps_strongest_activation_gets_the_top_colour_whatever_its_value():
+    """(v - 0) * (255 / v) is 254.99998 for ~13 % of float32 values: truncated, the top showed one colour short."""
+    lut = np.arange(256, dtype=np.uint8)[:, None].repeat(4, 1)
+    background = np.zeros(4, np.uint8)
+    tops = np.random.default_rng(0).uniform(0.01, 50, 300).astype(np.float32)
+    for top in tops:
+        maps = np.zeros((CONV1.count, CONV1.side, CONV1.side), np.float32)
+        maps[0, 3, 4] = top
+        maps[1, 5, 6] = top / 2
+        image = mosaic(CONV1, maps, 0.0, float(top), lut, background)
+        assert image[3, 4, 0] == 255, f"top {top!r} shown as colour {image[3, 4, 0]}"
+        x = CONV1.origin(1)[1]
+        assert image[5, x + 6, 0] in (127, 128)
