@@ -161,8 +161,7 @@ class TrainingWorker(QObject):
 
     def _train_set(self) -> TensorData | None:
         """The parts mixed as the default recipe mixes them (lenet_core.pen_digits.mix)."""
-        mnist, pen, mine = self._train_parts()
-        return mix(mnist, pen, *([mine] if mine is not None else []))
+        return mix(*self._train_parts())
 
     def _engine(self) -> Trainer:
         """The Trainer, built now if there is none yet."""

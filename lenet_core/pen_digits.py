@@ -135,10 +135,13 @@ def render_images(
     return (np.concatenate(images) if images else np.zeros((0, 28, 28), np.uint8)), labels
 
 
-def mix(mnist: TensorData | None, pen: TensorData | None, *others: TensorData, name: str = "") -> TensorData | None:
+def mix(
+    mnist: TensorData | None, pen: TensorData | None, *others: TensorData | None, name: str = ""
+) -> TensorData | None:
     """The default recipe's training set: MNIST, pen drawings and any other sets (e.g. the user's digits) in every
     batch. An epoch takes every image of MNIST and of the others, and PEN_PER_MNIST pen drawings an MNIST image,
-    drawn afresh each epoch (all of them, without MNIST). None when there is nothing to train on."""
+    drawn afresh each epoch (all of them, without MNIST). A set that is None or empty is left out; None when there is
+    nothing to train on."""
     parts = [part for part in (mnist, pen, *others) if part is not None and len(part)]
     if not parts:
         return None

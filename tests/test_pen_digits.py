@@ -129,6 +129,7 @@ def test_the_recipe_mixes_all_of_mnist_and_as_many_pen_drawings_each_epoch():
     assert len(train) == 346 and train.epoch_size == 40 + round(PEN_PER_MNIST * 40) + 6
     assert mix(None, pen, mine).epoch_size == 306  # without MNIST: every pen drawing
     assert mix(mnist, None).epoch_size == 40 and mix(mnist, data(10, 1)).epoch_size == 50
+    assert mix(mnist, pen, None).epoch_size == 40 + round(PEN_PER_MNIST * 40)  # a source left out: None
     assert mix(None, None) is None and mix(data(0, 0), None, data(0, 2)) is None
 
 
