@@ -1,12 +1,17 @@
 """ "My digits": the user's own labelled drawings, kept in a SQLite database in the user's data folder.
 
-Each sample keeps the 28x28 image the network sees, the raw drawing (zlib-compressed), the label and the time it was
+Each sample keeps the 28x28 image the network sees, the raw drawing (zlib-compressed), its strokes (the vectors and
+pen widths the canvas had, so teaching can draw it again in other sizes and pens), the label and the time it was
 saved. SQLite's transactions make each save all-or-nothing, so a process killed mid-save loses at most that sample.
+
+The database's `user_version` is its schema's version; an older one is brought up to date when it is opened (samples
+saved before strokes were kept have none and are used as their image).
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import random
 import sqlite3
@@ -19,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from .idx import read_images, read_labels, write_idx
+from .strokes import Stroke
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS samples (
@@ -28,9 +34,12 @@ CREATE TABLE IF NOT EXISTS samples (
     drawing BLOB,                 -- the raw drawing, zlib-compressed uint8
     drawing_height INTEGER,
     drawing_width INTEGER,
-    created REAL NOT NULL         -- seconds since the epoch
+    created REAL NOT NULL,        -- seconds since the epoch
+    strokes TEXT                  -- JSON: [{"width": w, "points": [[x, y], ...]}, ...] in canvas units (version 1)
 );
 """
+SCHEMA_VERSION = 1  # 0: no strokes column (before strokes were kept)
+MAX_STROKES_JSON = 4_000_000  # characters: a drawing is a few kB; more is not something this program wrote
 
 
 class DigitStoreError(ValueError):
@@ -61,10 +70,29 @@ class DigitStore:
         try:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")  # a committed sample survives a crash or power loss
-            self._db.executescript(SCHEMA)
-        except sqlite3.Error:
+            self._migrate()
+        except (sqlite3.Error, DigitStoreError):
             self._db.close()  # e.g. not a database: don't leak the connection
             raise
+
+    def _migrate(self) -> None:
+        """Create the table, or bring an older database's up to SCHEMA_VERSION (one transaction)."""
+        version = int(self._db.execute("PRAGMA user_version").fetchone()[0])
+        if version > SCHEMA_VERSION:
+            raise DigitStoreError(
+                f"{self.path.name} was written by a newer version of this program (schema {version}, this one reads"
+                f" up to {SCHEMA_VERSION}); it was left as it is"
+            )
+        with self._db:
+            tables = {name for (name,) in self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            if "samples" not in tables:
+                self._db.execute(SCHEMA)
+            else:
+                columns = {row[1] for row in self._db.execute("PRAGMA table_info(samples)")}
+                if "strokes" not in columns:  # version 0
+                    self._db.execute("ALTER TABLE samples ADD COLUMN strokes TEXT")
+            if version != SCHEMA_VERSION:
+                self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def close(self) -> None:
         self._db.close()
@@ -76,8 +104,10 @@ class DigitStore:
         self.close()
 
     # -- writing ----------------------------------------------------------------------------------
-    def add(self, image: np.ndarray, label: int, drawing: np.ndarray | None = None) -> int:
-        """Save one labelled sample; returns its id."""
+    def add(
+        self, image: np.ndarray, label: int, drawing: np.ndarray | None = None, strokes: list[Stroke] | None = None
+    ) -> int:
+        """Save one labelled sample (with the raw drawing and its strokes when known); returns its id."""
         image = np.asarray(image)
         if image.shape != (28, 28) or image.dtype != np.uint8:
             raise DigitStoreError(f"a sample must be a 28x28 uint8 image, not {image.shape} {image.dtype}")
@@ -88,11 +118,12 @@ class DigitStore:
             drawing = np.ascontiguousarray(drawing, dtype=np.uint8)
             height, width = drawing.shape
             raw = zlib.compress(drawing.tobytes(), 6)
+        vectors = _strokes_json(strokes) if strokes else None
         with self._db:
             cursor = self._db.execute(
-                "INSERT INTO samples (label, image, drawing, drawing_height, drawing_width, created)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                (label, image.tobytes(), raw, height, width, time.time()),
+                "INSERT INTO samples (label, image, drawing, drawing_height, drawing_width, created, strokes)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (label, image.tobytes(), raw, height, width, time.time(), vectors),
             )
         return int(cursor.lastrowid)
 
@@ -155,6 +186,13 @@ class DigitStore:
         if row is None or row[0] is None:
             return None
         return np.frombuffer(zlib.decompress(row[0]), np.uint8).reshape(row[1], row[2]).copy()
+
+    def strokes(self, sample_id: int) -> list[Stroke] | None:
+        """The sample's strokes, or None when it has none (saved before strokes were kept, or imported)."""
+        row = self._db.execute("SELECT strokes FROM samples WHERE id = ?", (sample_id,)).fetchone()
+        if row is None or row[0] is None:
+            return None
+        return _strokes_from_json(row[0], f"sample {sample_id}")
 
     def arrays(self) -> tuple[np.ndarray, np.ndarray]:
         """All images (N x 28 x 28 uint8) and labels (N uint8), for training or export."""
@@ -221,3 +259,23 @@ class DigitStore:
                 [(int(y), x.tobytes(), now) for x, y in zip(images, labels, strict=True)],
             )
         return len(images)
+
+
+def _strokes_json(strokes: list[Stroke]) -> str:
+    return json.dumps(
+        [{"width": round(float(s.width), 3), "points": np.round(s.points, 2).tolist()} for s in strokes],
+        separators=(",", ":"),
+    )
+
+
+def _strokes_from_json(text: str, what: str) -> list[Stroke]:
+    """Strokes saved by _strokes_json; DigitStoreError naming `what` for anything else."""
+    try:
+        if len(text) > MAX_STROKES_JSON:
+            raise ValueError(f"{len(text):,} characters of strokes")
+        values = json.loads(text)
+        if not isinstance(values, list) or not values:
+            raise ValueError("not a list of strokes")
+        return [Stroke(np.asarray(v["points"], np.float32), float(v["width"])) for v in values]
+    except (ValueError, TypeError, KeyError) as exc:
+        raise DigitStoreError(f"{what}: its strokes cannot be read ({exc})") from None

@@ -1,8 +1,10 @@
 import signal
+import sqlite3
 import subprocess
 import sys
 import textwrap
 import time
+import zlib
 
 import numpy as np
 import pytest
@@ -11,8 +13,9 @@ import torch
 from lenet_core.datasets import TensorData, find_mnist, load_mnist
 from lenet_core.idx import IdxFormatError, write_idx
 from lenet_core.inference import default_model
-from lenet_core.my_digits import DigitStore, DigitStoreError
+from lenet_core.my_digits import SCHEMA_VERSION, DigitStore, DigitStoreError
 from lenet_core.preprocess import normalize_batch
+from lenet_core.strokes import Stroke
 from lenet_core.training import PRESETS, Trainer
 
 from .conftest import fake_digits
@@ -181,3 +184,102 @@ def test_random_arrays_read_a_seeded_sample_and_skip_what_is_excluded(tmp_path):
         assert [v % 10 for v in values] == labels.tolist()
         assert len(store.random_arrays(1000, seed=0)[0]) == 50
         assert store.random_arrays(5, seed=0, exclude=ids)[0].shape == (0, 28, 28)
+
+
+# The schema and the INSERT of the program before strokes were kept (schema version 0, user_version 0), as they were.
+SCHEMA_V0 = """
+CREATE TABLE IF NOT EXISTS samples (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    label INTEGER NOT NULL CHECK (label BETWEEN 0 AND 9),
+    image BLOB NOT NULL,          -- 28x28 uint8, what the network sees
+    drawing BLOB,                 -- the raw drawing, zlib-compressed uint8
+    drawing_height INTEGER,
+    drawing_width INTEGER,
+    created REAL NOT NULL         -- seconds since the epoch
+);
+"""
+INSERT_V0 = (
+    "INSERT INTO samples (label, image, drawing, drawing_height, drawing_width, created) VALUES (?, ?, ?, ?, ?, ?)"
+)
+
+
+def a_drawing(seed: int) -> list[Stroke]:
+    rng = np.random.default_rng(seed)
+    return [
+        Stroke(rng.uniform(20, 260, (int(rng.integers(1, 40)), 2)).astype(np.float32), float(rng.uniform(4, 40)))
+        for _ in range(int(rng.integers(1, 4)))
+    ]
+
+
+def test_strokes_round_trip_through_the_store(tmp_path):
+    images, labels = fake_digits(3)
+    drawings = [a_drawing(seed) for seed in range(3)]
+    with DigitStore(tmp_path / "my.sqlite") as store:
+        ids = [store.add(images[i], int(labels[i]), strokes=drawings[i]) for i in range(2)]
+        ids.append(store.add(images[2], int(labels[2])))  # e.g. imported: no strokes
+    with DigitStore(tmp_path / "my.sqlite") as again:
+        for sample_id, drawing in zip(ids[:2], drawings, strict=False):
+            read = again.strokes(sample_id)
+            assert len(read) == len(drawing)
+            for got, want in zip(read, drawing, strict=True):
+                assert got.width == pytest.approx(want.width, abs=1e-3)
+                np.testing.assert_allclose(got.points, want.points, atol=0.006)  # kept to 1/100 of a canvas unit
+        assert again.strokes(ids[2]) is None
+        assert again.strokes(12345) is None
+
+
+def test_a_database_from_before_strokes_is_migrated_and_keeps_its_samples(tmp_path):
+    path = tmp_path / "my.sqlite"
+    images, labels = fake_digits(4)
+    old = sqlite3.connect(path)
+    old.executescript(SCHEMA_V0)
+    with old:
+        for x, y in zip(images, labels, strict=True):
+            old.execute(INSERT_V0, (int(y), x.tobytes(), zlib.compress(b"\x07" * 12), 3, 4, 1.0))
+    old.close()
+    with DigitStore(path) as store:
+        assert len(store) == 4
+        assert all(store.strokes(s.id) is None for s in store.samples())  # used as their images, as before
+        got_images, got_labels = store.arrays()
+        assert np.array_equal(got_images, images) and np.array_equal(got_labels, labels)
+        assert np.array_equal(store.drawing(1), np.full((3, 4), 7, np.uint8))
+        new_id = store.add(images[0], 5, strokes=a_drawing(0))  # a new sample keeps its strokes
+        assert len(store.strokes(new_id)) == len(a_drawing(0))
+    check = sqlite3.connect(path)
+    assert check.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    check.close()
+    with DigitStore(path) as again:  # opening a migrated database again changes nothing
+        assert len(again) == 5
+
+
+def test_a_database_from_a_newer_program_is_refused_and_left_alone(tmp_path):
+    path = tmp_path / "my.sqlite"
+    with DigitStore(path) as store:
+        store.add(fake_digits(1)[0][0], 3)
+    db = sqlite3.connect(path)
+    db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    db.close()
+    before = path.read_bytes()
+    with pytest.raises(DigitStoreError, match="newer version"):
+        DigitStore(path)
+    assert path.read_bytes() == before
+
+
+def test_unreadable_strokes_name_their_sample(tmp_path):
+    path = tmp_path / "my.sqlite"
+    with DigitStore(path) as store:
+        sample_id = store.add(fake_digits(1)[0][0], 3, strokes=a_drawing(1))
+    bad_strokes = [
+        '{"width": 3}',
+        "[]",
+        '[{"width": 3, "points": [[1, "x"]]}]',
+        '[{"width": -1, "points": [[1, 2]]}]',
+        "[",
+    ]
+    for bad in bad_strokes:
+        db = sqlite3.connect(path)
+        with db:
+            db.execute("UPDATE samples SET strokes = ? WHERE id = ?", (bad, sample_id))
+        db.close()
+        with DigitStore(path) as store, pytest.raises(DigitStoreError, match=f"sample {sample_id}"):
+            store.strokes(sample_id)
