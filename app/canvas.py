@@ -18,6 +18,8 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
+from lenet_core.strokes import Stroke as CoreStroke
+
 SIZE = 280  # the drawing's own resolution, in canvas units; the widget scales it to fit
 DEFAULT_PEN_WIDTH = 18.0  # in canvas units: strokes then come out about as thick as MNIST's
 
@@ -69,6 +71,13 @@ class Canvas(QWidget):
         bits = self._raster.constBits()
         stride = self._raster.bytesPerLine()
         return np.frombuffer(bits, np.uint8, count=stride * SIZE).reshape(SIZE, stride)[:, :SIZE].copy()
+
+    def strokes(self) -> list[CoreStroke]:
+        """The finished strokes as vectors (canvas units, y down) with their pen widths: what My digits keeps and
+        what teaching draws again in other ways."""
+        return [
+            CoreStroke(np.array([(p.x(), p.y()) for p in points], np.float32), width) for width, points in self._strokes
+        ]
 
     def is_empty(self) -> bool:
         return not self._strokes and not self._current

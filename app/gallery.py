@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 
 import numpy as np
 import pyqtgraph as pg
@@ -57,8 +58,25 @@ class DigitItem(QListWidgetItem):
     def __init__(self, sample: Sample) -> None:
         super().__init__(str(sample.label))
         self.sample_id = sample.id
+        self.label = sample.label
+        self.reading: tuple[int, float] | None = None  # how the network reads it now: digit, probability
         self._image: np.ndarray | None = sample.image
         self._icon: QIcon | None = None
+
+    def show(self, label: int | None = None, reading: tuple[int, float] | None = None) -> None:
+        """Its label, and how the network reads it (a wrong reading in the palette's link-visited colour)."""
+        self.label = self.label if label is None else label
+        self.reading = reading or self.reading
+        if self.reading is None:
+            self.setText(str(self.label))
+            return
+        digit, probability = self.reading
+        right = digit == self.label
+        self.setText(f"{self.label} ✓" if right else f"{self.label} → {digit}")
+        self.setToolTip(f"Saved as a {self.label}; the network reads it as a {digit} ({100 * probability:.0f} % sure)")
+        font = self.font()
+        font.setBold(not right)
+        self.setFont(font)
 
     def data(self, role: int) -> object:
         if role == Qt.ItemDataRole.DecorationRole:
@@ -73,11 +91,18 @@ class MyDigitsDialog(QDialog):
 
     changed = Signal()
 
-    def __init__(self, store: DigitStore, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        store: DigitStore,
+        parent: QWidget | None = None,
+        read: Callable[[np.ndarray], np.ndarray] | None = None,
+    ) -> None:
+        """read: how the network reads N x 28 x 28 uint8 digits now (N x 10 probabilities); None shows labels only."""
         super().__init__(parent)
         self.setWindowTitle("My digits")
         self.resize(640, 480)
         self.store = store
+        self.read = read
         self.filter = QComboBox()
         self.filter.addItem("All digits", None)
         for d in range(10):
@@ -115,15 +140,42 @@ class MyDigitsDialog(QDialog):
         self.refresh()
 
     def refresh(self) -> None:
-        """Fill the list anew with the digits the filter shows."""
+        """Fill the list anew with the digits the filter shows, and how the network reads them now."""
         self.list.clear()
-        for sample in self.store.samples(label=self.filter.currentData()):
-            self.list.addItem(DigitItem(sample))
+        samples = self.store.samples(label=self.filter.currentData())
+        readings = self._readings(samples)
+        for k, sample in enumerate(samples):
+            item = DigitItem(sample)
+            item.show(reading=readings[k] if readings else None)
+            self.list.addItem(item)
+        self._show_counts()
+
+    def _readings(self, samples: list[Sample]) -> list[tuple[int, float]] | None:
+        if self.read is None or not samples:
+            return None
+        probabilities = self.read(np.stack([s.image for s in samples]))
+        return [(int(p.argmax()), float(p.max())) for p in probabilities]
+
+    def update_readings(self) -> None:
+        """The network changed (a teach, new weights): read every listed digit again."""
+        samples = {s.id: s for s in self.store.samples(label=self.filter.currentData())}
+        items = [self.list.item(row) for row in range(self.list.count())]
+        items = [item for item in items if item.sample_id in samples]
+        readings = self._readings([samples[item.sample_id] for item in items])
+        for item, reading in zip(items, readings or [], strict=False):
+            item.show(reading=reading)
         self._show_counts()
 
     def _show_counts(self) -> None:
         counts = self.store.counts()
-        self.summary.setText(f"{sum(counts.values())} drawings: " + ", ".join(f"{d}: {n}" for d, n in counts.items()))
+        text = f"{sum(counts.values())} drawings: " + ", ".join(f"{d}: {n}" for d, n in counts.items())
+        items = [self.list.item(row) for row in range(self.list.count())]
+        read = [item for item in items if item.reading is not None]
+        if read:
+            right = sum(item.reading[0] == item.label for item in read)
+            shown = " shown" if self.filter.currentData() is not None else ""
+            text += f". Read right now: {right} of {len(read)}{shown}"
+        self.summary.setText(text)
 
     def _selected_rows(self) -> list[int]:
         return sorted(index.row() for index in self.list.selectedIndexes())
@@ -161,7 +213,7 @@ class MyDigitsDialog(QDialog):
         if self.filter.currentData() in (None, label):
             self.list.clearSelection()  # done with them, as when the list was rebuilt: the next pick starts afresh
             for row in rows:
-                self.list.item(row).setText(str(label))
+                self.list.item(row).show(label=label)
         else:
             self._remove_rows(rows)
         self._show_counts()

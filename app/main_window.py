@@ -9,6 +9,7 @@ import sqlite3
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 from PySide6.QtCore import QByteArray, QLocale, QSettings, QStandardPaths, Qt, QThread, QTimer, QTranslator, Signal
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
@@ -34,7 +35,7 @@ from lenet_core.download import DOWNLOAD_SIZE_MB, MIRRORS, default_data_dir
 from lenet_core.inference import DEFAULT_WEIGHTS, RESOURCES, classify
 from lenet_core.model import LeNet, new_model, non_finite
 from lenet_core.my_digits import DigitStore
-from lenet_core.preprocess import prepare, to_mnist
+from lenet_core.preprocess import normalize_batch, prepare, to_mnist
 from lenet_core.threads import one_malloc_arena, use_threads
 from lenet_core.training import PRESETS, EpochEvent, StepEvent, TrainConfig
 
@@ -54,6 +55,7 @@ APP_NAME = "LeNet digit trainer"
 FEATURE_INTERVAL_MS = 100  # feature maps refresh at most 10 times a second
 STATUS_INTERVAL_MS = 250  # the epoch bar and the speed read-out: 4 times a second is readable, and cheap
 AUTOSAVE_NAME = "autosave.pt"
+BEFORE_TEACHING_NAME = "before-teaching.pt"  # the weights before the first Teach, for "Forget what was taught"
 TEACH_SAMPLE = 640  # saved digits a teach draws its 64 a step from (each teach a new random choice)
 CLOSE_WAIT_MS = 1000  # after this, close stops blocking: the window says what it waits for and closes when done
 I18N = RESOURCES / "i18n"  # compiled translations (.qm), made by resources/i18n/make_ts.py
@@ -72,8 +74,9 @@ class MainWindow(QMainWindow):
     request_train = Signal()
     request_step = Signal()
     request_weights = Signal(object)
+    request_forget = Signal()
     request_config = Signal(object)
-    request_teach = Signal(object, object, object)
+    request_teach = Signal(object, int, object, object)  # the drawing as the model reads it, label, strokes, others
     request_source = Signal(str, object)
     request_evaluate = Signal()
 
@@ -104,6 +107,7 @@ class MainWindow(QMainWindow):
         self.download_md5s: dict[str, str] | None = None  # None: the published sums
         self.download_dialog: DownloadDialog | None = None
         self.store = self._open_store()
+        self.gallery: MyDigitsDialog | None = None  # the My digits gallery, while it is open
         self.checkpoint_path: Path | None = None
         self.running = False
         self._closing = False  # close asked for: results still on their way are no longer shown
@@ -133,6 +137,7 @@ class MainWindow(QMainWindow):
         self.request_train.connect(self.worker.train)
         self.request_step.connect(self.worker.step)
         self.request_weights.connect(self.worker.set_weights)
+        self.request_forget.connect(self.worker.forget_taught)
         self.request_config.connect(self.worker.configure)
         self.request_teach.connect(self.worker.teach)
         self.request_source.connect(self.worker.set_source)
@@ -265,6 +270,13 @@ class MainWindow(QMainWindow):
             "gallery": self._action(
                 "My digits &gallery…", self.show_gallery, "Ctrl+G", "See, relabel, delete, export or import My digits"
             ),
+            "forget": self._action(
+                "&Forget what was taught",
+                self.forget_teaching,
+                None,
+                "Put back the weights as they were before the first Teach (training since then is undone too;"
+                " your drawings stay in My digits)",
+            ),
             "evaluate": self._action(
                 "&Evaluate: where is it wrong?…",
                 self.evaluate,
@@ -272,6 +284,7 @@ class MainWindow(QMainWindow):
                 "Test the network on the MNIST test set: confusion matrix and every mistake",
             ),
         }
+        self.actions["forget"].setEnabled((self.data_home / BEFORE_TEACHING_NAME).exists())
         self.actions["train"].setShortcutContext(Qt.ShortcutContext.WindowShortcut)
 
     def _build_widgets(self) -> None:
@@ -379,7 +392,7 @@ class MainWindow(QMainWindow):
                 "&Training",
                 [a["train"], a["step"], a["reset"], a["defaults"], a["evaluate"], None, a["download"], a["data"]],
             ),
-            ("&My digits", [a["gallery"]]),
+            ("&My digits", [a["gallery"], None, a["forget"]]),
             ("&View", [self.plots.log_scale_action(self), self.tutorial_dock.toggleViewAction()]),
             ("&Help", [a["about"]]),
         )
@@ -486,7 +499,8 @@ class MainWindow(QMainWindow):
             self._failed("My digits cannot be saved (see the status bar).")
             return
         try:
-            new_id = self.store.add(digit_image, digit, drawing=image)
+            strokes = self.canvas.strokes()
+            new_id = self.store.add(digit_image, digit, drawing=image, strokes=strokes)
         except (sqlite3.Error, ValueError) as exc:
             self._failed(f"Could not save the drawing: {exc}")
             return
@@ -498,20 +512,70 @@ class MainWindow(QMainWindow):
                 self.statusBar().showMessage(f"Saved as a {digit}; pause training to teach it at once", 5000)
                 self._update_my_digits_count()
                 return
-            self.request_teach.emit(prepare(image), torch.tensor([digit]), self._my_other_digits(new_id))
+            self._keep_weights_before_teaching()
+            self.request_teach.emit(prepare(image), digit, strokes, self._my_other_digits(new_id))
             self.statusBar().showMessage(f"Saved as a {digit}; teaching…", 5000)
         else:
             self.statusBar().showMessage(f"Saved as a {digit} in My digits", 5000)
+
+    def _keep_weights_before_teaching(self) -> None:
+        """Before the first Teach: keep the weights as they are, so that Forget can put them back."""
+        path = self.data_home / BEFORE_TEACHING_NAME
+        if path.exists():
+            return
+        try:
+            save_checkpoint(path, self._checkpoint())
+        except OSError as exc:
+            log.warning("could not keep the weights before teaching: %s", exc)
+            self.statusBar().showMessage(f"Could not keep the weights before teaching ({exc}): Forget is off", 10000)
+        self.actions["forget"].setEnabled(path.exists())
+
+    def forget_teaching(self) -> None:
+        """Put back the weights from before the first Teach (My digits keeps the drawings)."""
+        path = self.data_home / BEFORE_TEACHING_NAME
+        if not path.exists():
+            self.statusBar().showMessage("Nothing to forget: nothing was taught since the weights were kept", 5000)
+            return
+        try:
+            weights = load_checkpoint(path).model
+        except CheckpointError as exc:
+            self._failed(str(exc))
+            return
+        self.request_forget.emit()
+        self._replace_weights(weights, "Forgot what was taught: the weights are as they were before the first Teach")
+        path.unlink(missing_ok=True)
+        self.actions["forget"].setEnabled(False)
+        self._refresh_gallery_readings()
+
+    def read_digits(self, images: np.ndarray) -> np.ndarray:
+        """How the network reads 28x28 uint8 digits now: N x 10 probabilities."""
+        with torch.inference_mode():
+            self.net.eval()
+            chunks = [self.net(normalize_batch(images[i : i + 1024])) for i in range(0, len(images), 1024)]
+            return torch.softmax(torch.cat(chunks), 1).numpy() if chunks else np.zeros((0, 10), np.float32)
 
     def show_gallery(self) -> MyDigitsDialog | None:
         if self.store is None:
             self._failed("My digits is not available (see the status bar).")
             return None
-        dialog = MyDigitsDialog(self.store, self)
+        if self.gallery is not None:
+            self.gallery.raise_()
+            self.gallery.activateWindow()
+            return self.gallery
+        dialog = MyDigitsDialog(self.store, self, read=self.read_digits)
         dialog.changed.connect(self._my_digits_changed)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.destroyed.connect(self._gallery_closed)
+        self.gallery = dialog
         dialog.show()
         return dialog
+
+    def _gallery_closed(self) -> None:
+        self.gallery = None
+
+    def _refresh_gallery_readings(self) -> None:
+        if self.gallery is not None:
+            self.gallery.update_readings()
 
     def _my_digits_changed(self) -> None:
         self._update_my_digits_count()
@@ -538,15 +602,19 @@ class MainWindow(QMainWindow):
         self.evaluation.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.evaluation.show()
 
-    def _taught(self, digit: int, steps: int, learnt: bool) -> None:
+    def _taught(self, digit: int, steps: int, learnt: bool, confidence: float) -> None:
+        sure = f"{100 * confidence:.0f} %" if confidence < 0.995 else "over 99 %"
         if learnt:
-            self.statusBar().showMessage(f"Learnt your {digit} in {steps} SGD steps", 5000)
+            self.statusBar().showMessage(
+                f"Learnt: your drawing now reads as a {digit}, {sure} sure ({steps} SGD steps)", 8000
+            )
         else:
             self.statusBar().showMessage(
-                f"After {steps} SGD steps the network still does not read this as a {digit}: "
+                f"After {steps} SGD steps your drawing is still not read as a {digit} ({sure} for {digit}): "
                 "label a few more examples, or train on MNIST + My digits",
                 10000,
             )
+        self._refresh_gallery_readings()
 
     def _source_changed(self) -> None:
         source = self.panel.source.currentData()

@@ -22,6 +22,7 @@ from lenet_core.model import new_model, non_finite
 from lenet_core.pen_digits import WINDOW_PEN_VARIANTS, RenderingStopped, mix
 from lenet_core.pen_digits import training_set as pen_training_set
 from lenet_core.preprocess import PAD, denormalize
+from lenet_core.teaching import Remembered, teach_drawing
 from lenet_core.threads import CORES, lower_priority, use_threads
 from lenet_core.training import (
     EpochEvent,
@@ -92,7 +93,8 @@ class TrainingWorker(QObject):
     stopped = Signal(str, str)  # reason ("finished", "stopped", "diverged"), message
     failed = Signal(str)  # an error message for the user
     evaluated = Signal(object, object, object)  # test images (N x 28 x 28 uint8), labels, predictions
-    taught = Signal(int, int, bool)  # the digit taught, the SGD steps taken, whether it is now predicted right
+    # The digit taught, the SGD steps taken, whether the drawing is now read right, and the label's probability now.
+    taught = Signal(int, int, bool, float)
     building = Signal()  # the Trainer is being built (the first time, imports take about a second)
     preparing = Signal(str)  # data is being prepared (the pen digits rendered): what to say meanwhile
 
@@ -109,6 +111,8 @@ class TrainingWorker(QObject):
         self.my_digits: TensorData | None = None
         self.pen_file, self.cache_dir = pen_file, cache_dir
         self.pen: TensorData | None = None  # the pen digits as training data, rendered when first needed
+        self._teach_count = 0  # seeds each teach's re-drawings
+        self.remembered = Remembered()  # re-drawings of this session's taught drawings, for the later teaches
         self.source = "mnist+pen"  # what training runs on: parts joined by "+": "mnist", "pen", "mine"
         self._weights = weights  # the weights while there is no Trainer
         # Built when first needed, on this thread: the first optimizer imports torch._dynamo, ~1 s of Python that
@@ -235,20 +239,30 @@ class TrainingWorker(QObject):
         self.source, self.my_digits = source, my_digits
         self._drop_trainer()
 
-    @Slot(object, object, object)
+    @Slot(object, int, object, object)
     @reported("teaching")
-    def teach(self, input: torch.Tensor, label: torch.Tensor, also: TensorData | None) -> None:
-        """Learn one labelled drawing now, with the user's other digits and replayed MNIST (Trainer.teach)."""
+    def teach(self, input: torch.Tensor, label: int, strokes: list | None, also: TensorData | None) -> None:
+        """Learn one labelled drawing now, re-drawn from its strokes, with the user's other digits and replayed MNIST
+        and pen digits (lenet_core.teaching)."""
+        replay = [data for data in (self.data.train if self.data else None, self.pen) if data is not None]
         try:
-            steps, learnt = self._engine().teach(
-                input, label, also=also, replay_from=self.data.train if self.data else None
+            result = teach_drawing(
+                self._engine(),
+                input,
+                label,
+                strokes,
+                also=also,
+                replay_from=replay,
+                remembered=self.remembered,
+                seed=self._teach_count,
             )
+            self._teach_count += 1
         except TrainingDiverged as exc:
             self.failed.emit(f"Teaching failed: {exc}")
             self._emit_weights(snapshot(self.trainer.net))  # the restored ones
             return
-        self.taught.emit(int(label[0]), steps, learnt)
         self._emit_weights(snapshot(self.trainer.net))
+        self.taught.emit(label, result.steps, result.learnt, result.confidence)
 
     @Slot()
     @reported("the evaluation")
@@ -267,6 +281,11 @@ class TrainingWorker(QObject):
         pixels = denormalize(self.data.test.images[:, 0, PAD:-PAD, PAD:-PAD])
         images = (pixels * 255).round().to(torch.uint8).numpy()
         self.evaluated.emit(images, self.data.test.labels.numpy(), result.predictions.numpy())
+
+    @Slot()
+    def forget_taught(self) -> None:
+        """Forget what was taught: later teaches no longer bring this session's re-drawings along."""
+        self.remembered.clear()
 
     @Slot(object)
     @reported("changing the hyper-parameters")

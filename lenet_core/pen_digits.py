@@ -82,7 +82,12 @@ def draw_on_canvas(
     digit: PenDigit, rng: np.random.Generator, how: Drawing = CANVAS_LIKE, canvas: float = SIZE
 ) -> list[Stroke]:
     """One way a person might have drawn `digit` on the canvas: strokes in canvas units."""
-    strokes = [np.asarray(s, np.float64) for s in digit.strokes]
+    return _draw(digit.strokes, rng, how, canvas)
+
+
+def _draw(trajectories: Sequence[np.ndarray], rng: np.random.Generator, how: Drawing, canvas: float) -> list[Stroke]:
+    """Trajectories (N x 2 points each, y down, any units) drawn on the canvas as `how` says."""
+    strokes = [np.asarray(s, np.float64) for s in trajectories]
     points = np.concatenate(strokes)
     centre = (points.min(0) + points.max(0)) / 2
     extent = max(float(np.ptp(points, 0).max()), 1e-6)
@@ -105,6 +110,16 @@ def draw_on_canvas(
     room = canvas * (1 - 2 * how.margin) - (high - low) * scale - width
     offset = canvas * how.margin + width / 2 + rng.uniform(0, 1, 2) * np.maximum(room, 0) - low * scale
     return [Stroke((s * scale + offset).astype(np.float32), width) for s in moved]
+
+
+def redraw(strokes: Sequence[Stroke], count: int, rng: np.random.Generator, how: Drawing = CANVAS_LIKE) -> np.ndarray:
+    """`count` other ways the same hand might have drawn a drawing (strokes in canvas units), rendered as the network
+    sees them: count x 28 x 28 uint8. What teaching learns a drawing from: its size, place, pen width, slant and
+    wobble vary as in the pen digits the network was trained on."""
+    if not strokes:
+        raise ValueError("a drawing to redraw needs at least one stroke")
+    trajectories = [s.points for s in strokes]
+    return render_digits([_draw(trajectories, rng, how, SIZE) for _ in range(count)])
 
 
 class RenderingStopped(Exception):

@@ -12,7 +12,7 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import torch
@@ -385,26 +385,35 @@ class Trainer:
         images: torch.Tensor,
         labels: torch.Tensor,
         *,
+        check: tuple[torch.Tensor, torch.Tensor] | None = None,
         also: TensorData | None = None,
-        replay_from: TensorData | None = None,
+        replay_from: TensorData | Sequence[TensorData] | None = None,
         lr: float = 0.005,
         replay: int = 128,
+        new_per_step: int = 32,
         also_per_step: int = 64,
         min_steps: int = 3,
         max_steps: int = 30,
     ) -> tuple[int, bool]:
         """Learn a few new examples on the spot, without forgetting the rest.
 
-        Each SGD step uses the new examples (lightly augmented), up to `also_per_step` random samples of `also`
-        (e.g. the user's earlier digits: a step costs the same with 10 or 10,000 of them) and `replay` random samples
-        of `replay_from` (default: the training data). Steps go on until the new examples are predicted right (at
-        least `min_steps`, at most `max_steps`) or stop() is called, with their own small lr; the lr schedule is
-        left where it was. A divergence restores the last known-good weights and raises TrainingDiverged.
-        Returns the steps taken and whether the new examples are now predicted right.
+        Each SGD step uses up to `new_per_step` of the new examples (lightly augmented; e.g. a drawing re-drawn many
+        ways from its strokes), up to `also_per_step` random samples of `also` (e.g. the user's earlier digits: a
+        step costs the same with 10 or 10,000 of them) and `replay` random samples of `replay_from` (default: the
+        training data; several sets share the `replay` samples equally). Steps go on until `check` (images and
+        labels; default: the new examples), e.g. the drawing as it was drawn, is predicted right (at least
+        `min_steps`, at most `max_steps`) or stop() is called, with their own small lr; the lr schedule is left where
+        it was. A divergence restores the last known-good weights and raises TrainingDiverged.
+        Returns the steps taken and whether `check` is now predicted right.
         """
         if len(images) == 0:
             raise ValueError("nothing to teach")
         replay_from = replay_from if replay_from is not None else self.train_data
+        replay_sets = [replay_from] if isinstance(replay_from, TensorData) else list(replay_from or [])
+        replay_sets = [data for data in replay_sets if len(data)]
+        if len(images) != len(labels):
+            raise ValueError(f"{len(images)} images to teach but {len(labels)} labels")
+        check_images, check_labels = (images, labels) if check is None else check
         saved = [group["lr"] for group in self.optimizer.param_groups]
         for group in self.optimizer.param_groups:
             group["lr"] = lr
@@ -412,15 +421,18 @@ class Trainer:
             for step in range(1, max_steps + 1):
                 if self._stop.is_set():  # the window is closing: the steps so far are kept
                     return step - 1, False
-                inputs, targets = [augment_batch(images, self.generator)], [labels]
+                index = torch.randperm(len(images), generator=self.generator)[:new_per_step]
+                inputs = [augment_batch(images.index_select(0, index), self.generator)]
+                targets = [labels.index_select(0, index)]
                 if also is not None and len(also):
                     index = torch.randperm(len(also), generator=self.generator)[:also_per_step]
                     inputs.append(augment_batch(also.images.index_select(0, index), self.generator))
                     targets.append(also.labels.index_select(0, index))
-                if replay and replay_from is not None and len(replay_from):
-                    index = torch.randint(len(replay_from), (replay,), generator=self.generator)
-                    inputs.append(replay_from.images.index_select(0, index))
-                    targets.append(replay_from.labels.index_select(0, index))
+                for k, data in enumerate(replay_sets):
+                    share = replay // len(replay_sets) + (k < replay % len(replay_sets))
+                    index = torch.randint(len(data), (share,), generator=self.generator)
+                    inputs.append(data.images.index_select(0, index))
+                    targets.append(data.labels.index_select(0, index))
                 try:
                     self._sgd_step(torch.cat(inputs), torch.cat(targets))
                 except TrainingDiverged as exc:
@@ -428,7 +440,8 @@ class Trainer:
                 if step >= min_steps:
                     with torch.inference_mode():
                         self.net.eval()
-                        learnt = bool((self.net(images.to(self.device)).argmax(1).cpu() == labels).all())
+                        said = self.net(check_images.to(self.device)).argmax(1).cpu()
+                        learnt = bool((said == check_labels).all())
                     if learnt:
                         return step, True
             return max_steps, False
