@@ -110,9 +110,10 @@ def mouse_path(points: np.ndarray, square) -> list:
 
 
 class WindowReader:
-    """A first-start MainWindow that reads drawings replayed as mouse strokes on its canvas."""
+    """A first-start MainWindow (MNIST from data_dir, if given) that reads drawings replayed as mouse strokes on its
+    canvas."""
 
-    def __init__(self, home: str, checkpoint: Path) -> None:
+    def __init__(self, home: str, checkpoint: Path, data_dir: str | None = None) -> None:
         from PySide6.QtCore import QEventLoop, QSettings
 
         from app.canvas import DEFAULT_PEN_WIDTH
@@ -120,7 +121,7 @@ class WindowReader:
 
         settings = QSettings(f"{home}/settings.ini", QSettings.Format.IniFormat)
         settings.setValue("ui/language", "en")
-        self.window = window = MainWindow(data_dir=None, settings=settings, data_home=home)
+        self.window = window = MainWindow(data_dir=data_dir, settings=settings, data_home=home)
         self.loop = QEventLoop()
         self.messages: list[str] = []
         window._failed = self.messages.append  # a message box would wait for a click no one makes

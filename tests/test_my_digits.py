@@ -14,6 +14,7 @@ from lenet_core.datasets import TensorData, find_mnist, load_mnist
 from lenet_core.idx import IdxFormatError, write_idx
 from lenet_core.inference import default_model
 from lenet_core.my_digits import SCHEMA_VERSION, DigitStore, DigitStoreError
+from lenet_core.pen_digits import redraw
 from lenet_core.preprocess import normalize_batch
 from lenet_core.strokes import Stroke
 from lenet_core.training import PRESETS, Trainer
@@ -226,6 +227,10 @@ def test_strokes_round_trip_through_the_store(tmp_path):
                 np.testing.assert_allclose(got.points, want.points, atol=0.006)  # kept to 1/100 of a canvas unit
         assert again.strokes(ids[2]) is None
         assert again.strokes(12345) is None
+        # Teaching re-draws a saved drawing from its strokes: as from the strokes it was saved with.
+        kept = redraw(again.strokes(ids[0]), 8, np.random.default_rng(7))
+        drawn = redraw(drawings[0], 8, np.random.default_rng(7))
+        assert np.abs(kept.astype(int) - drawn).max() <= 8  # grey levels: the points were kept to 0.01
 
 
 def test_a_database_from_before_strokes_is_migrated_and_keeps_its_samples(tmp_path):
