@@ -534,18 +534,14 @@ class MainWindow(QMainWindow):
         """Put back the weights from before the first Teach (My digits keeps the drawings)."""
         path = self.data_home / BEFORE_TEACHING_NAME
         if not path.exists():
-            self.statusBar().showMessage("Nothing to forget: nothing was taught since the weights were kept", 5000)
+            self.statusBar().showMessage("Nothing to forget: nothing was taught to these weights", 5000)
             return
         try:
             weights = load_checkpoint(path).model
         except CheckpointError as exc:
             self._failed(str(exc))
             return
-        self.request_forget.emit()
         self._replace_weights(weights, "Forgot what was taught: the weights are as they were before the first Teach")
-        path.unlink(missing_ok=True)
-        self.actions["forget"].setEnabled(False)
-        self._refresh_gallery_readings()
 
     def read_digits(self, images: np.ndarray) -> np.ndarray:
         """How the network reads 28x28 uint8 digits now: N x 10 probabilities."""
@@ -707,6 +703,15 @@ class MainWindow(QMainWindow):
         self.request_weights.emit(weights)
         self._show_weights(weights, made_here=True)
         self.statusBar().showMessage(message, 5000)
+        # Other weights (reset, shipped, a checkpoint, or those from before teaching): what was kept from before the
+        # first teach is no longer what these weights were before teaching.
+        try:
+            (self.data_home / BEFORE_TEACHING_NAME).unlink(missing_ok=True)
+        except OSError as exc:
+            log.warning("could not remove the weights kept from before teaching: %s", exc)
+        self.actions["forget"].setEnabled(False)
+        self.request_forget.emit()
+        self._refresh_gallery_readings()
 
     def _config_changed(self, config: TrainConfig) -> None:
         self.settings.setValue("training/config", json.dumps(config.to_dict()))

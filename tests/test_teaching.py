@@ -150,6 +150,28 @@ def test_teach_in_the_window_keeps_the_strokes_says_how_sure_and_forget_undoes_i
     assert len(window.store) == 2  # the drawings stay in My digits
 
 
+def test_other_weights_end_what_forget_would_put_back(qtbot, make_window):
+    from PySide6.QtCore import Qt
+
+    from app.main_window import BEFORE_TEACHING_NAME
+
+    from .test_gui import digit_label, drag
+
+    window = make_window(data_dir=None)
+    taught = []
+    window.worker.taught.connect(lambda *args: taught.append(args))
+    drag(qtbot, window.canvas, [(0.25, 0.75), (0.7, 0.75), (0.45, 0.2)])
+    qtbot.waitUntil(lambda: digit_label(window).text() != "")
+    qtbot.keyClick(window.canvas, Qt.Key.Key_7)
+    qtbot.waitUntil(lambda: bool(taught), timeout=20000)
+    assert window.actions["forget"].isEnabled()
+    window.reset_weights()  # new random weights: "before teaching" no longer means these
+    assert not (window.data_home / BEFORE_TEACHING_NAME).exists() and not window.actions["forget"].isEnabled()
+    qtbot.waitUntil(lambda: len(window.worker.remembered) == 0)
+    window.forget_teaching()
+    assert "Nothing to forget" in window.statusBar().currentMessage()
+
+
 def test_the_gallery_shows_how_the_network_reads_each_digit_and_follows_a_teach(qtbot, make_window):
     from PySide6.QtCore import Qt
     from PySide6.QtWidgets import QListWidget, QToolButton
