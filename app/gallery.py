@@ -123,6 +123,7 @@ class MyDigitsDialog(QDialog):
             button.clicked.connect(slot)
             buttons.append(button)
         self.summary = QLabel()
+        self.summary.setWordWrap(True)  # ten counts and the readings: a narrow dialog wraps rather than clips
         top = QHBoxLayout()
         top.addWidget(self.filter)
         top.addWidget(self.summary, 1)
