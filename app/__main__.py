@@ -1,20 +1,68 @@
-"""Entry point of the `lenet-trainer` GUI."""
+"""Entry point of the `lenet-trainer` GUI: its command-line options, then the window."""
 
 from __future__ import annotations
 
+import argparse
 import logging
 import os
 import sys
+from importlib import metadata
 from typing import NoReturn
 
+LANGUAGES = ("en", "ko")
 
-def main() -> NoReturn:
+
+def version() -> str:
+    try:
+        return metadata.version("lenet-trainer")
+    except metadata.PackageNotFoundError:  # run from a checkout that was never installed
+        return "unknown"
+
+
+def _existing_file(text: str) -> str:
+    if not os.path.isfile(text):
+        raise argparse.ArgumentTypeError(f"no such file: {text}")
+    return text
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="lenet-trainer",
+        description="Draw a digit, watch the LeNet of PyTorch's \u201cNeural Networks\u201d tutorial read it, "
+        "and train it live.",
+        epilog="The same engine without a window: lenet-core --help.",
+    )
+    p.add_argument("--version", action="version", version=f"%(prog)s {version()}")
+    p.add_argument("--data-dir", metavar="DIR", help="folder holding the MNIST IDX files (default: as last time)")
+    p.add_argument("--checkpoint", metavar="FILE", type=_existing_file, help="open this checkpoint at start")
+    p.add_argument("--language", choices=LANGUAGES, help="the tutorial's language for this run (default: as set)")
+    p.add_argument(
+        "--install-desktop-entry",
+        action="store_true",
+        help="add the program to your desktop's menus (a freedesktop.org desktop file and its icon) and exit",
+    )
+    return p
+
+
+def main(argv: list[str] | None = None) -> NoReturn:
+    args = parser().parse_args(argv)  # --help, --version and bad options exit here, before Qt or torch is loaded
+    if args.install_desktop_entry:
+        from .desktop import install_desktop_entry
+
+        try:
+            entry, icon = install_desktop_entry()
+        except OSError as exc:
+            print(f"lenet-trainer: could not install the desktop entry: {exc}", file=sys.stderr)
+            sys.exit(1)
+        print(f"installed {entry}\nand its icon {icon}")
+        sys.exit(0)
+
     from PySide6.QtWidgets import QApplication
 
     from .main_window import main_window_for_app
 
-    app = QApplication.instance() or QApplication(sys.argv)
-    window = main_window_for_app(app)
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    window = main_window_for_app(app, data_dir=args.data_dir, checkpoint=args.checkpoint, language=args.language)
     window.show()
     exit_now(app.exec())
 

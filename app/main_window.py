@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from PySide6.QtCore import QByteArray, QLocale, QSettings, QStandardPaths, Qt, QThread, QTimer, QTranslator, Signal
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QIcon, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
     QCheckBox,
@@ -40,6 +40,7 @@ from lenet_core.threads import one_malloc_arena, use_threads
 from lenet_core.training import PRESETS, EpochEvent, StepEvent, TrainConfig
 
 from .canvas import Canvas
+from .desktop import APP_ID, ICON
 from .download import DownloadDialog
 from .feature_maps import FeatureMaps
 from .gallery import EvaluationDialog, MyDigitsDialog
@@ -93,6 +94,7 @@ class MainWindow(QMainWindow):
         use_threads(1)
         one_malloc_arena()  # before the training thread starts: it would keep ~80 MB more in an arena of its own
         self.setWindowTitle(APP_NAME)
+        self.setWindowIcon(QIcon(str(ICON)))
         # Deleted on close, by the event loop of the GUI thread: never later by Python's garbage collector, which may
         # run on the training thread and must not destroy widgets and timers there.
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
@@ -431,8 +433,9 @@ class MainWindow(QMainWindow):
         self._newest_weights_here = True
         self.update_prediction()
 
-    def set_language(self, code: str) -> None:
-        """ "en", "ko", or "" for the system's language; the tutorial's texts follow at once."""
+    def set_language(self, code: str, remember: bool = True) -> None:
+        """ "en", "ko", or "" for the system's language; the tutorial's texts follow at once. remember: kept in the
+        settings for the next start."""
         app = QApplication.instance()
         if self._translator is not None:
             app.removeTranslator(self._translator)
@@ -443,7 +446,8 @@ class MainWindow(QMainWindow):
             app.installTranslator(translator)
             self._translator = translator
         self.tutorial.retranslate()  # now, not when the posted LanguageChange event arrives
-        self.settings.setValue("ui/language", code)
+        if remember:
+            self.settings.setValue("ui/language", code)
         for action in self.language_actions.actions():
             action.setChecked(action.data() == code)
 
@@ -924,7 +928,25 @@ class MainWindow(QMainWindow):
         return True
 
 
-def main_window_for_app(app: QApplication) -> MainWindow:
+def main_window_for_app(
+    app: QApplication,
+    data_dir: str | None = None,
+    checkpoint: str | None = None,
+    language: str | None = None,
+) -> MainWindow:
+    """The program's window, with the command line's options (lenet-trainer --help) applied."""
     app.setApplicationName(APP_NAME)
     app.setOrganizationName("lenet-trainer")
-    return MainWindow()
+    app.setDesktopFileName(APP_ID)  # Wayland: the window belongs to lenet-trainer.desktop, and gets its icon
+    app.setWindowIcon(QIcon(str(ICON)))
+    window = MainWindow(data_dir=data_dir)
+    apply_options(window, checkpoint=checkpoint, language=language)
+    return window
+
+
+def apply_options(window: MainWindow, checkpoint: str | None = None, language: str | None = None) -> None:
+    """--language for this run only (the Language menu's choice is kept), then --checkpoint opened as File > Open."""
+    if language:
+        window.set_language(language, remember=False)
+    if checkpoint:
+        window.load_checkpoint_file(checkpoint)
