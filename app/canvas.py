@@ -73,10 +73,13 @@ class Canvas(QWidget):
         return np.frombuffer(bits, np.uint8, count=stride * SIZE).reshape(SIZE, stride)[:, :SIZE].copy()
 
     def strokes(self) -> list[CoreStroke]:
-        """The finished strokes as vectors (canvas units, y down) with their pen widths: what My digits keeps and
-        what teaching draws again in other ways."""
+        """The drawing as vectors (canvas units, y down) with their pen widths, a stroke still being drawn included:
+        what My digits keeps and what teaching draws again in other ways. Points dragged off the canvas are moved to
+        its edge (what is drawn there is cut off, and a re-drawing would show it)."""
+        strokes = [*self._strokes, *([(self.pen_width, self._current)] if self._current else [])]
         return [
-            CoreStroke(np.array([(p.x(), p.y()) for p in points], np.float32), width) for width, points in self._strokes
+            CoreStroke(np.clip(np.array([(p.x(), p.y()) for p in points], np.float32), 0, SIZE), width)
+            for width, points in strokes
         ]
 
     def is_empty(self) -> bool:

@@ -34,7 +34,7 @@ from lenet_core.datasets import DatasetNotFoundError, TensorData, find_mnist
 from lenet_core.download import DOWNLOAD_SIZE_MB, MIRRORS, default_data_dir
 from lenet_core.inference import DEFAULT_WEIGHTS, RESOURCES, classify
 from lenet_core.model import LeNet, new_model, non_finite
-from lenet_core.my_digits import DigitStore
+from lenet_core.my_digits import DigitStore, DigitStoreError
 from lenet_core.preprocess import normalize_batch, prepare, to_mnist
 from lenet_core.threads import one_malloc_arena, use_threads
 from lenet_core.training import PRESETS, EpochEvent, StepEvent, TrainConfig
@@ -472,7 +472,7 @@ class MainWindow(QMainWindow):
     def _open_store(self) -> DigitStore | None:
         try:
             return DigitStore(self.data_home / "my_digits.sqlite")
-        except (OSError, sqlite3.Error) as exc:
+        except (OSError, sqlite3.Error, DigitStoreError) as exc:
             self.problems.append(f"My digits cannot be kept in {self.data_home} ({exc})")
             return None
 
@@ -516,23 +516,25 @@ class MainWindow(QMainWindow):
                 self.statusBar().showMessage(f"Saved as a {digit}; pause training to teach it at once", 5000)
                 self._update_my_digits_count()
                 return
-            self._keep_weights_before_teaching()
+            problem = self._keep_weights_before_teaching()
             self.request_teach.emit(prepare(image), digit, strokes, self._my_other_digits(new_id))
-            self.statusBar().showMessage(f"Saved as a {digit}; teaching…", 5000)
+            self.statusBar().showMessage(f"Saved as a {digit}; teaching…" + (f" ({problem})" if problem else ""), 10000)
         else:
             self.statusBar().showMessage(f"Saved as a {digit} in My digits", 5000)
 
-    def _keep_weights_before_teaching(self) -> None:
-        """Before the first Teach: keep the weights as they are, so that Forget can put them back."""
+    def _keep_weights_before_teaching(self) -> str:
+        """Before the first Teach: keep the weights as they are, so that Forget can put them back. Returns what went
+        wrong, or ""."""
         path = self.data_home / BEFORE_TEACHING_NAME
-        if path.exists():
-            return
-        try:
-            save_checkpoint(path, self._checkpoint())
-        except OSError as exc:
-            log.warning("could not keep the weights before teaching: %s", exc)
-            self.statusBar().showMessage(f"Could not keep the weights before teaching ({exc}): Forget is off", 10000)
+        problem = ""
+        if not path.exists():
+            try:
+                save_checkpoint(path, self._checkpoint())
+            except (OSError, CheckpointError) as exc:
+                log.warning("could not keep the weights before teaching: %s", exc)
+                problem = f"the weights before teaching could not be kept ({exc}): Forget is off"
         self.actions["forget"].setEnabled(path.exists())
+        return problem
 
     def forget_teaching(self) -> None:
         """Put back the weights from before the first Teach (My digits keeps the drawings)."""
@@ -578,6 +580,8 @@ class MainWindow(QMainWindow):
             self.gallery.update_readings()
 
     def _my_digits_changed(self) -> None:
+        """Relabelled, deleted or imported in the gallery: re-drawings kept with an old label must not come along."""
+        self.request_forget.emit()
         self._update_my_digits_count()
         if "mine" in self.panel.source.currentData().split("+"):
             self._source_changed()

@@ -244,15 +244,16 @@ class TrainingWorker(QObject):
     def teach(self, input: torch.Tensor, label: int, strokes: list | None, also: TensorData | None) -> None:
         """Learn one labelled drawing now, re-drawn from its strokes, with the user's other digits and replayed MNIST
         and pen digits (lenet_core.teaching)."""
+        trainer = self._engine()  # first: for a pen-digits source it renders them, and they are replayed too
         replay = [data for data in (self.data.train if self.data else None, self.pen) if data is not None]
         try:
             result = teach_drawing(
-                self._engine(),
+                trainer,
                 input,
                 label,
                 strokes,
                 also=also,
-                replay_from=replay,
+                replay_from=replay or None,  # none of those: the training data, whatever it is
                 remembered=self.remembered,
                 seed=self._teach_count,
             )
@@ -284,7 +285,8 @@ class TrainingWorker(QObject):
 
     @Slot()
     def forget_taught(self) -> None:
-        """Forget what was taught: later teaches no longer bring this session's re-drawings along."""
+        """Later teaches no longer bring this session's re-drawings along (what was taught is forgotten, or My digits
+        changed: a re-drawing would keep a label the user has since changed)."""
         self.remembered.clear()
 
     @Slot(object)

@@ -95,8 +95,11 @@ class TaughtReceiver(QObject):
     def wait(self, count: int, timeout_s: float) -> None:
         """Until `count` teaches have been reported: the GUI thread idles in its event loop, as in a real window."""
         if len(self.items) < count:
-            QTimer.singleShot(round(1e3 * timeout_s), self.loop.quit)
+            deadline = QTimer(singleShot=True, interval=round(1e3 * timeout_s))  # this wait's own: stopped after it
+            deadline.timeout.connect(self.loop.quit)
+            deadline.start()
             self.loop.exec()
+            deadline.stop()
         if len(self.items) < count:
             raise TimeoutError(f"taught: not within {timeout_s:g} s")
 

@@ -3,6 +3,8 @@
 Each sample keeps the 28x28 image the network sees, the raw drawing (zlib-compressed), its strokes (the vectors and
 pen widths the canvas had, so teaching can draw it again in other sizes and pens), the label and the time it was
 saved. SQLite's transactions make each save all-or-nothing, so a process killed mid-save loses at most that sample.
+Teach re-draws a new drawing from its strokes; the stored ones are there for re-drawing saved digits too (not done
+yet: they are used as their images).
 
 The database's `user_version` is its schema's version; an older one is brought up to date when it is opened (samples
 saved before strokes were kept have none and are used as their image).
@@ -68,6 +70,7 @@ class DigitStore:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(self.path)
         try:
+            self._refuse_newer()  # first: a newer program's database is left exactly as it is (journal mode too)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")  # a committed sample survives a crash or power loss
             self._migrate()
@@ -75,15 +78,22 @@ class DigitStore:
             self._db.close()  # e.g. not a database: don't leak the connection
             raise
 
-    def _migrate(self) -> None:
-        """Create the table, or bring an older database's up to SCHEMA_VERSION (one transaction)."""
+    def _refuse_newer(self) -> int:
+        """The schema version; DigitStoreError for one this program does not know."""
         version = int(self._db.execute("PRAGMA user_version").fetchone()[0])
         if version > SCHEMA_VERSION:
             raise DigitStoreError(
                 f"{self.path.name} was written by a newer version of this program (schema {version}, this one reads"
                 f" up to {SCHEMA_VERSION}); it was left as it is"
             )
-        with self._db:
+        return version
+
+    def _migrate(self) -> None:
+        """Create the table, or bring an older database's up to SCHEMA_VERSION: one transaction, taken before the
+        version is read, so two programs opening an old database at once migrate it once."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            version = self._refuse_newer()
             tables = {name for (name,) in self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
             if "samples" not in tables:
                 self._db.execute(SCHEMA)
@@ -93,6 +103,10 @@ class DigitStore:
                     self._db.execute("ALTER TABLE samples ADD COLUMN strokes TEXT")
             if version != SCHEMA_VERSION:
                 self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            self._db.commit()
+        except BaseException:
+            self._db.rollback()
+            raise
 
     def close(self) -> None:
         self._db.close()
@@ -119,6 +133,8 @@ class DigitStore:
             height, width = drawing.shape
             raw = zlib.compress(drawing.tobytes(), 6)
         vectors = _strokes_json(strokes) if strokes else None
+        if vectors is not None and len(vectors) > MAX_STROKES_JSON:  # a scribble of a million points: keep the image
+            vectors = None
         with self._db:
             cursor = self._db.execute(
                 "INSERT INTO samples (label, image, drawing, drawing_height, drawing_width, created, strokes)"
@@ -263,7 +279,10 @@ class DigitStore:
 
 def _strokes_json(strokes: list[Stroke]) -> str:
     return json.dumps(
-        [{"width": round(float(s.width), 3), "points": np.round(s.points, 2).tolist()} for s in strokes],
+        [
+            {"width": round(float(s.width), 3), "points": np.round(s.points.astype(np.float64), 2).tolist()}
+            for s in strokes
+        ],
         separators=(",", ":"),
     )
 
@@ -277,5 +296,5 @@ def _strokes_from_json(text: str, what: str) -> list[Stroke]:
         if not isinstance(values, list) or not values:
             raise ValueError("not a list of strokes")
         return [Stroke(np.asarray(v["points"], np.float32), float(v["width"])) for v in values]
-    except (ValueError, TypeError, KeyError) as exc:
-        raise DigitStoreError(f"{what}: its strokes cannot be read ({exc})") from None
+    except (ValueError, TypeError, KeyError, RecursionError) as exc:
+        raise DigitStoreError(f"{what}: its strokes cannot be read ({type(exc).__name__}: {exc})") from None
