@@ -181,6 +181,11 @@ def measure(ks: list[int], writers: str, seed: int, checkpoint: Path = HOLDOUT_W
     return {"checkpoint": str(checkpoint), "writers": sorted(held), "seed": seed, "per_k": results}
 
 
+def _drop(row: dict) -> float:
+    """t10k points lost, in whole images (0.01 points each): 99.07 - 98.77 is 0.30, not 0.30000000000000426."""
+    return round(row["t10k_before_pct"] - row["t10k_after_pct"], 2)
+
+
 def summary(rows: dict) -> dict:
     every_s = [s for row in rows.values() for s in row["teach_s"]]
     late = [ms for row in rows.values() for ms in row["heartbeat_late_ms"]]
@@ -192,8 +197,8 @@ def summary(rows: dict) -> dict:
         "teach_median_s": statistics.median(every_s),
         "teach_p95_s": float(np.percentile(every_s, 95)),
         "heartbeat_p99_ms": float(np.percentile(late, 99)) if late else float("nan"),
-        "t10k_drop_mean": statistics.fmean(r["t10k_before_pct"] - r["t10k_after_pct"] for r in rows.values()),
-        "t10k_drop_worst": max(r["t10k_before_pct"] - r["t10k_after_pct"] for r in rows.values()),
+        "t10k_drop_mean": statistics.fmean(_drop(r) for r in rows.values()),
+        "t10k_drop_worst": max(_drop(r) for r in rows.values()),
     }
 
 
