@@ -64,7 +64,7 @@ class DigitItem(QListWidgetItem):
         self._icon: QIcon | None = None
 
     def show(self, label: int | None = None, reading: tuple[int, float] | None = None) -> None:
-        """Its label, and how the network reads it (a wrong reading in the palette's link-visited colour)."""
+        """Its label, and how the network reads it (`7 ✓`, or `7 → 1` in bold when read as another digit)."""
         self.label = self.label if label is None else label
         self.reading = reading or self.reading
         if self.reading is None:

@@ -112,6 +112,16 @@ def redraw_interval_ms(max_rate_hz: float = 10.0) -> int:
     return int(1000 / rate)
 
 
+EPOCH_LABEL_PX = 28  # room an epoch number needs on the axis, two digits and a gap
+
+
+def epoch_tick_spacing(epochs: float, width_px: float) -> tuple[int, int]:
+    """Whole-epoch ticks (major, minor) that fit the axis: every epoch while they fit, else every 2, 5, 10, 20, 50..."""
+    fits = max(2, int(width_px // EPOCH_LABEL_PX))
+    major = next(step for step in (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000) if epochs / step <= fits or step == 1000)
+    return major, 1 if major <= 10 else major // 5
+
+
 def style_plot(plot: pg.PlotWidget) -> None:
     """Follow the system palette (light or dark) instead of pyqtgraph's black."""
     palette = plot.palette()
@@ -241,4 +251,7 @@ class TrainingPlots(QWidget):
             if accuracy.size:  # at least 2 points of height, so one epoch does not fill the plot with ticks
                 low = min(float(accuracy.min()), 98.0)
                 self.accuracy_plot.setYRange(low - 0.5, 100.0, padding=0.02)
-                self.accuracy_plot.setXRange(0.5, max(float(self._epochs.view().max()), 2.0) + 0.5, padding=0)
+                last = max(float(self._epochs.view().max()), 2.0)
+                self.accuracy_plot.setXRange(0.5, last + 0.5, padding=0)
+                axis = self.accuracy_plot.getAxis("bottom")
+                axis.setTickSpacing(*epoch_tick_spacing(last, axis.width() or self.accuracy_plot.width()))

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from app.plots import SteadyViewBox, TrainingPlots
+from app.plots import SteadyViewBox, TrainingPlots, epoch_tick_spacing
 
 
 @pytest.fixture
@@ -110,3 +110,17 @@ def test_log_scale_from_the_plot_menu_shows_every_point(shown_plots):
     assert y0 <= np.log10(losses.min()) and y1 >= np.log10(losses.max())
     plots.log_scale.setChecked(False)
     assert not plots.loss_plot.getPlotItem().ctrl.logYCheck.isChecked()
+
+
+def test_epoch_ticks_stay_readable_as_epochs_grow(shown_plots):
+    assert epoch_tick_spacing(7, 200) == (1, 1)  # every epoch while they fit: 7 labels of 28 px in 200 px
+    assert epoch_tick_spacing(15, 300) == (2, 1)  # 15 would overlap in 300 px
+    assert epoch_tick_spacing(15, 200) == (5, 1)
+    assert epoch_tick_spacing(200, 200) == (50, 10)
+    for epoch in range(1, 16):
+        shown_plots.add_accuracy(epoch, 0.98)
+    shown_plots._redraw()
+    axis = shown_plots.accuracy_plot.getAxis("bottom")
+    (major, labelled), _ = axis.tickValues(0.5, 15.5, axis.width())  # what the axis draws now
+    assert major == epoch_tick_spacing(15, axis.width())[0]
+    assert len(labelled) * 28 <= axis.width()  # 15 epochs in ~270 px: every other one is labelled
