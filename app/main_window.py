@@ -36,6 +36,7 @@ from lenet_core.inference import DEFAULT_WEIGHTS, RESOURCES, classify
 from lenet_core.model import LeNet, new_model, non_finite
 from lenet_core.my_digits import DigitStore, DigitStoreError
 from lenet_core.preprocess import normalize_batch, prepare, to_mnist
+from lenet_core.teaching import REMEMBERED_DRAWINGS
 from lenet_core.threads import one_malloc_arena, use_threads
 from lenet_core.training import PRESETS, EpochEvent, StepEvent, TrainConfig
 
@@ -76,6 +77,7 @@ class MainWindow(QMainWindow):
     request_step = Signal()
     request_weights = Signal(object)
     request_forget = Signal()
+    request_remember = Signal(object)
     request_config = Signal(object)
     request_teach = Signal(object, int, object, object)  # the drawing as the model reads it, label, strokes, others
     request_source = Signal(str, object)
@@ -110,6 +112,7 @@ class MainWindow(QMainWindow):
         self.download_dialog: DownloadDialog | None = None
         self.store = self._open_store()
         self.gallery: MyDigitsDialog | None = None  # the My digits gallery, while it is open
+        self._remembered_sent = False  # the saved drawings' strokes went to the worker for re-drawing
         self.checkpoint_path: Path | None = None
         self.running = False
         self._closing = False  # close asked for: results still on their way are no longer shown
@@ -140,6 +143,8 @@ class MainWindow(QMainWindow):
         self.request_step.connect(self.worker.step)
         self.request_weights.connect(self.worker.set_weights)
         self.request_forget.connect(self.worker.forget_taught)
+        self.request_forget.connect(self._forget_remembered)
+        self.request_remember.connect(self.worker.remember)
         self.request_config.connect(self.worker.configure)
         self.request_teach.connect(self.worker.teach)
         self.request_source.connect(self.worker.set_source)
@@ -517,6 +522,9 @@ class MainWindow(QMainWindow):
                 self._update_my_digits_count()
                 return
             problem = self._keep_weights_before_teaching()
+            if not self._remembered_sent:  # the first teach of the session (or since a Forget): saved drawings too
+                self._remembered_sent = True
+                self.request_remember.emit(self.store.recent_strokes(REMEMBERED_DRAWINGS, exclude=[new_id]))
             self.request_teach.emit(prepare(image), digit, strokes, self._my_other_digits(new_id))
             self.statusBar().showMessage(f"Saved as a {digit}; teaching…" + (f" ({problem})" if problem else ""), 10000)
         else:
@@ -571,6 +579,9 @@ class MainWindow(QMainWindow):
         self.gallery = dialog
         dialog.show()
         return dialog
+
+    def _forget_remembered(self) -> None:
+        self._remembered_sent = False  # the next teach sends the saved drawings again, with their labels as they are
 
     def _gallery_closed(self) -> None:
         self.gallery = None

@@ -283,6 +283,14 @@ class TrainingWorker(QObject):
         images = (pixels * 255).round().to(torch.uint8).numpy()
         self.evaluated.emit(images, self.data.test.labels.numpy(), result.predictions.numpy())
 
+    @Slot(object)
+    @reported("re-drawing your saved digits")
+    def remember(self, drawings: list) -> None:
+        """The saved drawings (label, strokes) of earlier sessions, newest first: their re-drawings come along in
+        this session's teaches as those of its own teaches do (once; after a Forget or a change, again)."""
+        if not len(self.remembered):
+            self.remembered.add_drawings(drawings[::-1], seed=len(drawings))
+
     @Slot()
     def forget_taught(self) -> None:
         """Later teaches no longer bring this session's re-drawings along (what was taught is forgotten, or My digits

@@ -3,8 +3,7 @@
 Each sample keeps the 28x28 image the network sees, the raw drawing (zlib-compressed), its strokes (the vectors and
 pen widths the canvas had, so teaching can draw it again in other sizes and pens), the label and the time it was
 saved. SQLite's transactions make each save all-or-nothing, so a process killed mid-save loses at most that sample.
-Teach re-draws a new drawing from its strokes; the stored ones are there for re-drawing saved digits too (not done
-yet: they are used as their images).
+Teach re-draws a new drawing from its strokes, and the most recent saved drawings from theirs (`recent_strokes`).
 
 The database's `user_version` is its schema's version; an older one is brought up to date when it is opened (samples
 saved before strokes were kept have none and are used as their image).
@@ -14,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import random
 import sqlite3
@@ -27,6 +27,8 @@ import numpy as np
 
 from .idx import read_images, read_labels, write_idx
 from .strokes import Stroke
+
+log = logging.getLogger(__name__)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS samples (
@@ -209,6 +211,23 @@ class DigitStore:
         if row is None or row[0] is None:
             return None
         return _strokes_from_json(row[0], f"sample {sample_id}")
+
+    def recent_strokes(self, n: int, exclude: Iterable[int] = ()) -> list[tuple[int, list[Stroke]]]:
+        """The labels and strokes of the n most recent samples that have strokes (newest first); a sample whose
+        strokes cannot be read is skipped."""
+        skip = set(exclude)
+        found: list[tuple[int, list[Stroke]]] = []
+        rows = self._db.execute("SELECT id, label, strokes FROM samples WHERE strokes IS NOT NULL ORDER BY id DESC")
+        for sample_id, label, text in rows:
+            if len(found) >= n:
+                break
+            if sample_id in skip:
+                continue
+            try:
+                found.append((int(label), _strokes_from_json(text, f"sample {sample_id}")))
+            except DigitStoreError as exc:
+                log.warning("%s", exc)
+        return found
 
     def arrays(self) -> tuple[np.ndarray, np.ndarray]:
         """All images (N x 28 x 28 uint8) and labels (N uint8), for training or export."""

@@ -116,10 +116,19 @@ def redraw(strokes: Sequence[Stroke], count: int, rng: np.random.Generator, how:
     """`count` other ways the same hand might have drawn a drawing (strokes in canvas units), rendered as the network
     sees them: count x 28 x 28 uint8. What teaching learns a drawing from: its size, place, pen width, slant and
     wobble vary as in the pen digits the network was trained on."""
-    if not strokes:
+    return redraw_all([strokes], count, rng, how)
+
+
+def redraw_all(
+    drawings: Sequence[Sequence[Stroke]], count: int, rng: np.random.Generator, how: Drawing = CANVAS_LIKE
+) -> np.ndarray:
+    """`count` re-drawings of each drawing, rendered in chunks: len(drawings) * count x 28 x 28 uint8, the first
+    drawing's first."""
+    if any(not strokes for strokes in drawings):
         raise ValueError("a drawing to redraw needs at least one stroke")
-    trajectories = [s.points for s in strokes]
-    return render_digits([_draw(trajectories, rng, how, SIZE) for _ in range(count)])
+    every = [_draw([s.points for s in strokes], rng, how, SIZE) for strokes in drawings for _ in range(count)]
+    chunks = [render_digits(every[i : i + RENDER_CHUNK]) for i in range(0, len(every), RENDER_CHUNK)]
+    return np.concatenate(chunks) if chunks else np.zeros((0, 28, 28), np.uint8)
 
 
 class RenderingStopped(Exception):

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from .datasets import TensorData
-from .pen_digits import redraw
+from .pen_digits import redraw, redraw_all
 from .preprocess import normalize_batch
 from .strokes import Stroke
 from .training import Trainer
@@ -43,6 +43,14 @@ class Remembered:
         self._images.append(images[:REMEMBERED_VARIANTS].clone())
         self._labels.append(int(label))
         del self._images[:-REMEMBERED_DRAWINGS], self._labels[:-REMEMBERED_DRAWINGS]
+
+    def add_drawings(self, drawings: Sequence[tuple[int, Sequence[Stroke]]], seed: int) -> None:
+        """Re-draw saved drawings (label, strokes), oldest first, e.g. those of earlier sessions."""
+        if not drawings:
+            return
+        images = normalize_batch(redraw_all([s for _, s in drawings], REMEMBERED_VARIANTS, np.random.default_rng(seed)))
+        for k, (label, _) in enumerate(drawings):
+            self.add(images[k * REMEMBERED_VARIANTS : (k + 1) * REMEMBERED_VARIANTS], label)
 
     def clear(self) -> None:
         self._images.clear()

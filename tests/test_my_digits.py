@@ -292,3 +292,19 @@ def test_unreadable_strokes_name_their_sample(tmp_path):
         db.close()
         with DigitStore(path) as store, pytest.raises(DigitStoreError, match=f"sample {sample_id}"):
             store.strokes(sample_id)
+
+
+def test_recent_strokes_newest_first_skipping_what_has_none_or_cannot_be_read(tmp_path):
+    path = tmp_path / "my.sqlite"
+    images, _ = fake_digits(5)
+    with DigitStore(path) as store:
+        ids = [store.add(images[i], i, strokes=a_drawing(i) if i != 2 else None) for i in range(5)]
+    db = sqlite3.connect(path)
+    with db:
+        db.execute("UPDATE samples SET strokes = '[' WHERE id = ?", (ids[3],))  # unreadable: skipped, not fatal
+    db.close()
+    with DigitStore(path) as store:
+        assert [label for label, _ in store.recent_strokes(10)] == [4, 1, 0]
+        assert [label for label, _ in store.recent_strokes(2)] == [4, 1]
+        assert [label for label, _ in store.recent_strokes(10, exclude=[ids[4]])] == [1, 0]
+        assert len(store.recent_strokes(10)[0][1]) == len(a_drawing(4))

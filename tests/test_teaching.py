@@ -236,3 +236,25 @@ def test_a_my_digits_database_from_a_newer_program_does_not_stop_the_window(qtbo
     db.close()
     window = make_window(data_dir=None, data_home=home)
     assert window.store is None and any("newer version" in p for p in window.problems)
+
+
+def test_saved_drawings_of_earlier_sessions_are_redrawn_at_the_first_teach(qtbot, make_window):
+    from PySide6.QtCore import Qt
+
+    from .test_gui import digit_label, drag
+
+    window = make_window(data_dir=None)
+    rng = np.random.default_rng(8)
+    earlier = [odd_seven(rng) for _ in range(3)]
+    for strokes in earlier:  # saved in an earlier session
+        window.store.add(render_digit(strokes), 7, strokes=strokes)
+    window.store.add(render_digit(earlier[0]), 1)  # imported: no strokes, used as its image only
+    taught = taught_reports(window)
+    for n in (1, 2):
+        window.canvas.clear()
+        drag(qtbot, window.canvas, [(0.25, 0.75), (0.7, 0.75), (0.45, 0.2)])
+        qtbot.waitUntil(lambda: digit_label(window).text() != "")
+        qtbot.keyClick(window.canvas, Qt.Key.Key_7)
+        qtbot.waitUntil(lambda n=n: len(taught) == n, timeout=20000)
+        assert len(window.worker.remembered) == 3 + n  # the three saved ones once, and each teach
+    assert sorted(set(window.worker.remembered.with_(None).labels.tolist())) == [7]
