@@ -587,7 +587,7 @@ class MainWindow(QMainWindow):
         self.gallery = None
 
     def _refresh_gallery_readings(self) -> None:
-        if self.gallery is not None:
+        if self.gallery is not None and not self._closing:  # closing: My digits may be closed already
             self.gallery.update_readings()
 
     def _my_digits_changed(self) -> None:
@@ -618,6 +618,8 @@ class MainWindow(QMainWindow):
         self.evaluation.show()
 
     def _taught(self, digit: int, steps: int, learnt: bool, confidence: float) -> None:
+        if self._closing:  # a teach that ended as the window closed: nothing left to tell
+            return
         sure = f"{100 * confidence:.0f} %" if confidence < 0.995 else "over 99 %"
         if learnt:
             self.statusBar().showMessage(

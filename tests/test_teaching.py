@@ -258,3 +258,28 @@ def test_saved_drawings_of_earlier_sessions_are_redrawn_at_the_first_teach(qtbot
         qtbot.waitUntil(lambda n=n: len(taught) == n, timeout=20000)
         assert len(window.worker.remembered) == 3 + n  # the three saved ones once, and each teach
     assert sorted(set(window.worker.remembered.with_(None).labels.tolist())) == [7]
+
+
+def test_closing_during_a_teach_with_the_gallery_open(qtbot, make_window):
+    """Found by random use: the teach's report arrived after the close had closed My digits, and the gallery's update
+    read the closed database."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QToolButton
+
+    from .test_gui import digit_label, drag
+
+    window = make_window(data_dir=None)
+    dialog = window.show_gallery()
+    drag(qtbot, window.canvas, [(0.25, 0.75), (0.7, 0.75), (0.45, 0.2)])
+    qtbot.waitUntil(lambda: digit_label(window).text() != "")
+    taught = taught_reports(window)
+    seven = window.findChild(QToolButton, "label_7")
+    qtbot.mouseClick(seven, Qt.MouseButton.LeftButton)  # a first teach builds the engine (seconds)
+    qtbot.waitUntil(lambda: bool(taught), timeout=20000)
+    qtbot.mouseClick(seven, Qt.MouseButton.LeftButton)  # a second one takes ~0.1-0.3 s: close while it runs
+    # (if a very fast machine finished it first, the close below is a plain one: the test still holds)
+    qtbot.waitUntil(lambda: window.worker.activity == "teaching" or len(taught) == 2, timeout=20000)
+    window.close()  # waits up to 1 s for the teach, then closes My digits; the teach's report is still queued
+    qtbot.waitUntil(lambda: not window.thread.isRunning(), timeout=20000)
+    qtbot.wait(300)  # the report is delivered now: no exception may come of it
+    assert window._closing and dialog is not None
