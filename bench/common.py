@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import operator
 import os
 import statistics
@@ -80,3 +82,9 @@ def format_table(figures: list[Figure]) -> str:
     lines = [" | ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows]
     lines.insert(1, "-+-".join("-" * width for width in widths))
     return "\n".join(lines)
+
+
+def write_json(path: str, result: dict, figures: list[Figure]) -> None:
+    """A bench's raw results and its figures, for --json PATH."""
+    with open(path, "w") as file:
+        json.dump({"result": result, "figures": [dataclasses.asdict(f) for f in figures]}, file, indent=2)

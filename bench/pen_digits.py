@@ -27,9 +27,7 @@ GIL while it waits and starves the window's training thread.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import itertools
-import json
 import math
 import os
 import statistics
@@ -45,12 +43,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import numpy as np
 import torch
 
-from bench.common import ROOT, Figure, format_table
+from bench.common import ROOT, Figure, format_table, write_json
 from lenet_core.checkpoint import load_model
 from lenet_core.inference import DEFAULT_WEIGHTS
-from lenet_core.pen_digits import AS_DRAWN, draw_on_canvas, load_pen_digits, parse_writers, shipped_pen_digits
+from lenet_core.pen_digits import (
+    AS_DRAWN,
+    draw_on_canvas,
+    load_pen_digits,
+    parse_writers,
+    render_in_chunks,
+    shipped_pen_digits,
+)
 from lenet_core.preprocess import normalize_batch, to_mnist
-from lenet_core.strokes import SIZE, Stroke, render_digits
+from lenet_core.strokes import SIZE, Stroke
 from lenet_core.unipen import split_by_writer
 from lenet_core.unipen import writers as writers_of
 
@@ -60,7 +65,6 @@ TARGET_AGREEMENT_POINTS = 0.3
 TARGET_WINDOW_DIGITS = 500
 DEFAULT_WRITERS = "25-30"
 HOLDOUT_WEIGHTS = ROOT / "bench" / "models" / "holdout-writers-25-30.pt"  # the recipe, without writers 25-30
-RENDER_CHUNK = 512
 MAX_STEP_PX = 3.0  # the longest mouse move between two reports, in widget pixels
 PREDICTION_TIMEOUT_S = 5.0
 SHOWN_DISAGREEMENTS = 3
@@ -69,8 +73,7 @@ SHOWN_DISAGREEMENTS = 3
 # -- the core path ----------------------------------------------------------------------------------------------
 def core_inputs(drawings: list[list[Stroke]]) -> np.ndarray:
     """The drawings through the one rasteriser: N x 28 x 28 uint8."""
-    chunks = [render_digits(drawings[i : i + RENDER_CHUNK]) for i in range(0, len(drawings), RENDER_CHUNK)]
-    return np.concatenate(chunks)
+    return render_in_chunks(drawings)
 
 
 def classify_batch(net, images: np.ndarray) -> np.ndarray:
@@ -378,8 +381,7 @@ def main() -> None:
     print()
     print(format_table(rows))
     if args.json:
-        with open(args.json, "w") as file:
-            json.dump({"result": result, "figures": [dataclasses.asdict(f) for f in rows]}, file, indent=2)
+        write_json(args.json, result, rows)
 
 
 if __name__ == "__main__":

@@ -22,8 +22,6 @@ Every wait runs a Qt event loop, never QTest.qWait (it keeps the GIL and starves
 from __future__ import annotations
 
 import argparse
-import dataclasses
-import json
 import os
 import statistics
 import sys
@@ -39,7 +37,7 @@ from PySide6.QtCore import QEventLoop, QObject, Qt, QTimer, Slot
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
-from bench.common import Figure, format_table, require_mnist
+from bench.common import Figure, format_table, require_mnist, write_json
 from bench.pen_digits import HOLDOUT_WEIGHTS, WindowReader
 from lenet_core.datasets import load_mnist
 from lenet_core.pen_digits import AS_DRAWN, draw_on_canvas, load_pen_digits, parse_writers, shipped_pen_digits
@@ -246,8 +244,7 @@ def main() -> None:
     rows = figures(result)
     print(format_table(rows))
     if args.json:
-        with open(args.json, "w") as file:
-            json.dump({"result": result, "figures": [dataclasses.asdict(f) for f in rows]}, file, indent=2)
+        write_json(args.json, result, rows)
 
 
 if __name__ == "__main__":

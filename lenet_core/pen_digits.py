@@ -126,8 +126,13 @@ def redraw_all(
     drawing's first."""
     if any(not strokes for strokes in drawings):
         raise ValueError("a drawing to redraw needs at least one stroke")
-    every = [_draw([s.points for s in strokes], rng, how, SIZE) for strokes in drawings for _ in range(count)]
-    chunks = [render_digits(every[i : i + RENDER_CHUNK]) for i in range(0, len(every), RENDER_CHUNK)]
+    return render_in_chunks([_draw([s.points for s in st], rng, how, SIZE) for st in drawings for _ in range(count)])
+
+
+def render_in_chunks(drawings: Sequence[Sequence[Stroke]]) -> np.ndarray:
+    """Many drawings through the one rasteriser, RENDER_CHUNK at a time (its tensors grow with the ink drawn):
+    N x 28 x 28 uint8."""
+    chunks = [render_digits(drawings[i : i + RENDER_CHUNK]) for i in range(0, len(drawings), RENDER_CHUNK)]
     return np.concatenate(chunks) if chunks else np.zeros((0, 28, 28), np.uint8)
 
 
