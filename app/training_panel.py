@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import math
+import time
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtGui import QAction, QValidator
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -16,12 +17,13 @@ from PySide6.QtWidgets import (
     QLabel,
     QProgressBar,
     QSpinBox,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
-from lenet_core.training import LIMITS, LR_SCHEDULES, OPTIMIZERS, PRESETS, TrainConfig
+from lenet_core.training import LIMITS, LR_SCHEDULES, OPTIMIZERS, PRESETS, StepEvent, TrainConfig
+
+from .actions import action_button
 
 SOURCES = (  # what "Train on" offers: text, and the parts the worker joins
     ("MNIST + pen digits", "mnist+pen"),
@@ -32,16 +34,7 @@ SOURCES = (  # what "Train on" offers: text, and the parts the worker joins
     ("My digits only", "mine"),
 )
 DEFAULT_SOURCE = "mnist+pen"  # the shipped weights' recipe: MNIST and drawings
-
-
-def action_button(action: QAction, name: str) -> QToolButton:
-    """A button that mirrors a menu action: same text, shortcut, tooltip and enabled state."""
-    button = QToolButton()
-    button.setObjectName(name)
-    button.setDefaultAction(action)
-    button.setToolButtonStyle(button.toolButtonStyle().ToolButtonTextOnly)
-    button.setMinimumHeight(30)
-    return button
+STATUS_INTERVAL_MS = 250  # the epoch bar and the speed read-out: 4 times a second is readable, and cheap
 
 
 class NumberBox(QDoubleSpinBox):
@@ -95,7 +88,8 @@ def int_box(name: str, tip: str) -> QSpinBox:
 
 
 class TrainingPanel(QWidget):
-    """The data source, the hyper-parameters and the Start/Step/Reset buttons. It shows exactly the config in use."""
+    """The data source, the hyper-parameters, the Start/Step/Reset buttons and how far training is (the epoch bar and
+    speed_label, a read-out for the status bar). It shows exactly the config in use."""
 
     config_changed = Signal(object)  # TrainConfig
 
@@ -170,6 +164,11 @@ class TrainingPanel(QWidget):
         self.progress.setObjectName("epoch_progress")
         self.progress.setToolTip("Progress through the current epoch")
         self.progress.setFormat("")
+        self.speed_label = QLabel("")  # the window puts it in its status bar
+        self._status_timer = QTimer(self, singleShot=True, interval=STATUS_INTERVAL_MS)
+        self._status_timer.timeout.connect(self._show_step)
+        self._pending_step: StepEvent | None = None  # the newest step, not yet in the epoch bar and the read-out
+        self._last_progress: tuple[float, int] | None = None  # when the read-out last showed a step, and which
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -246,3 +245,39 @@ class TrainingPanel(QWidget):
             self.source,
         ):
             widget.setEnabled(not running)
+        if not running:
+            self._show_step()  # the last steps of the run
+            self._last_progress = None
+
+    # -- progress -------------------------------------------------------------------------------
+    def show_step(self, event: StepEvent, at_once: bool) -> None:
+        """The newest step: shown at once (one Step), else with the next read-out (4 a second while training)."""
+        self._pending_step = event
+        if at_once:
+            self._show_step()
+        elif not self._status_timer.isActive():
+            self._status_timer.start()
+
+    def _show_step(self) -> None:
+        event, self._pending_step = self._pending_step, None
+        if event is None:
+            return
+        self.progress.setRange(0, max(event.batches_per_epoch, 1))
+        self.progress.setValue(event.batch)
+        self.progress.setFormat(f"epoch {event.epoch + 1}: %v / %m batches")
+        now = time.monotonic()
+        label = self.speed_label
+        if self._last_progress is not None and now > self._last_progress[0]:
+            steps_per_s = (event.step - self._last_progress[1]) / (now - self._last_progress[0])
+            label.setText(
+                f"step {event.step:,}  ·  loss {event.loss:.4f}  ·  {steps_per_s:,.0f} steps/s  ·  "
+                f"{event.samples_per_second:,.0f} samples/s"
+            )
+        else:
+            label.setText(f"step {event.step:,}  ·  loss {event.loss:.4f}")
+        self._last_progress = (now, event.step)
+        # The read-out grows but never shrinks: it does not jiggle as its numbers change width, and the status bar
+        # and the window are not laid out again at every read-out (they were, about 3 times a second).
+        width = label.sizeHint().width()
+        if width > label.minimumWidth():
+            label.setMinimumWidth(width)

@@ -118,16 +118,17 @@ class WindowReader:
 
     def __init__(self, home: str, checkpoint: Path, data_dir: str | None = None) -> None:
         from PySide6.QtCore import QEventLoop, QSettings
+        from PySide6.QtWidgets import QMessageBox
 
         from app.canvas import DEFAULT_PEN_WIDTH
         from app.main_window import MainWindow
 
         settings = QSettings(f"{home}/settings.ini", QSettings.Format.IniFormat)
         settings.setValue("ui/language", "en")
+        self.messages: list[str] = []
+        QMessageBox.warning = lambda *args: self.messages.append(args[2])  # a box would wait for a click no one makes
         self.window = window = MainWindow(data_dir=data_dir, settings=settings, data_home=home)
         self.loop = QEventLoop()
-        self.messages: list[str] = []
-        window._failed = self.messages.append  # a message box would wait for a click no one makes
         window.resize(1280, 800)
         window.show()
         self.wait_until(lambda: window.windowHandle().isExposed(), 10, "the window shown")

@@ -13,6 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from PySide6.QtCore import Qt
 
+from app.session import has_mnist
 from lenet_core.datasets import find_mnist, load_mnist
 from lenet_core.download import SPLIT_FILES, CancelEvent, DownloadCancelled, DownloadError, download_mnist
 from lenet_core.idx import write_idx
@@ -271,7 +272,7 @@ def test_gui_download_cancel_and_failure(qtbot, window, server, files):
     qtbot.mouseClick(cancel, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: window.download_dialog is None, timeout=20000)
     assert window.worker.data is None
-    assert not window._has_mnist(window.mnist_home)
+    assert not has_mnist(window.mnist_home)
 
 
 def test_bytes_from_a_failing_mirror_are_resumed_from_the_next(tmp_path, server, files):

@@ -95,7 +95,7 @@ def test_typed_hyper_parameters_are_the_numbers_typed(qtbot, make_window, box, t
     """2. Each keystroke used to commit, and the box was rewritten while typing: 0.25 became 0.2."""
     w = make_window(data_dir=None)
     configs = []
-    w.request_config.connect(configs.append)
+    w.session.request_config.connect(configs.append)
     type_into(qtbot, getattr(w.panel, box), typed)
     assert getattr(w.panel.config(), box) == pytest.approx(expected, rel=1e-12)
     assert getattr(w.panel, box).value() == pytest.approx(expected, rel=1e-12)
@@ -200,7 +200,7 @@ def test_huge_weights_never_become_nan_in_the_live_model(qtbot, make_window, tmp
     qtbot.waitUntil(lambda: w.prediction.digit.text() == "?")
     assert "not finite" in w.prediction.confidence.text()
     sent = []
-    w.request_weights.connect(sent.append)
+    w.session.request_weights.connect(sent.append)
     w.tutorial.run_all()
     assert "was not applied" in w.tutorial.explanation.toPlainText()
     assert all(torch.isfinite(p).all() for p in w.net.parameters())
@@ -210,7 +210,7 @@ def test_huge_weights_never_become_nan_in_the_live_model(qtbot, make_window, tmp
     nan = {k: torch.full_like(v, float("nan")) for k, v in huge.items()}
     w._replace_weights(nan, "never")
     assert "NaN or infinite" in w.warnings[-1]
-    w._weights_changed(nan)  # from the worker: refused too
+    w.session._weights_changed(nan)  # from the worker: refused too
     assert all(torch.isfinite(p).all() for p in w.net.parameters())
 
 
@@ -250,7 +250,7 @@ def test_evaluate_pressed_again_and_again_asks_once_and_close_does_not_wait(qtbo
     """Found by the 10-minute run: 11 Ctrl+E queued 11 evaluations (and dialogs); the close waited for all of them."""
     w = make_window()
     asked: list[bool] = []
-    w.request_evaluate.connect(lambda: asked.append(True))
+    w.session.request_evaluate.connect(lambda: asked.append(True))
     for _ in range(12):
         w.actions["evaluate"].trigger()
     assert len(asked) == 1

@@ -122,18 +122,18 @@ def test_speed_read_out_keeps_its_width(qtbot, make_window):
     label = window.speed_label
     long = StepEvent(12345, 0, 1, 10, 0.12345, 0.01, 12345 * 128, 23456.0, 1.0)
     short = dataclasses.replace(long, step=12346, loss=1.0, samples_per_second=9.0)
-    window._last_progress = (time.monotonic() - 1.0, 1)  # 12,344 steps a second ago
-    window._pending_step = long
-    window._show_step()
+    window.panel._last_progress = (time.monotonic() - 1.0, 1)  # 12,344 steps a second ago
+    window.panel._pending_step = long
+    window.panel._show_step()
     qtbot.wait(20)
     wide = label.geometry()
     assert wide.width() >= label.fontMetrics().horizontalAdvance(label.text())
     events: list[QEvent.Type] = []
     watcher = EventTypes(events)
     label.installEventFilter(watcher)
-    window._last_progress = (time.monotonic() - 1.0, 12345)  # 1 step a second: fewer digits
-    window._pending_step = short
-    window._show_step()
+    window.panel._last_progress = (time.monotonic() - 1.0, 12345)  # 1 step a second: fewer digits
+    window.panel._pending_step = short
+    window.panel._show_step()
     qtbot.wait(20)
     assert label.text().startswith("step 12,346  ·  loss 1.0000  ·  1 steps/s")
     assert label.geometry() == wide

@@ -1,0 +1,52 @@
+"""The middle column: how training goes (loss and accuracy plots) and what the network sees (conv1's filters and the
+drawing's feature maps)."""
+
+from __future__ import annotations
+
+import torch
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QSplitter, QWidget
+
+from lenet_core.inference import Prediction
+from lenet_core.training import EpochEvent
+
+from .feature_maps import FeatureMaps
+from .plots import TrainingPlots
+from .worker import Progress
+
+FEATURE_INTERVAL_MS = 100  # feature maps refresh at most 10 times a second
+
+
+class LiveView(QSplitter):
+    """Plots above, feature maps below; the feature maps follow the newest prediction, at most every 100 ms."""
+
+    def __init__(self, net: torch.nn.Module, parent: QWidget | None = None) -> None:
+        super().__init__(Qt.Orientation.Vertical, parent)
+        self.net = net  # the GUI's copy of the weights, whose filters are shown
+        self.plots = TrainingPlots()
+        self.feature_maps = FeatureMaps()
+        self.addWidget(self.plots)
+        self.addWidget(self.feature_maps)
+        self.setStretchFactor(0, 1)
+        self.setStretchFactor(1, 1)
+        self._prediction: Prediction | None = None
+        self._features_timer = QTimer(self, singleShot=True, interval=FEATURE_INTERVAL_MS)
+        self._features_timer.timeout.connect(self._refresh_features)
+        self.feature_maps.show_filters(net.conv1.weight)
+
+    def show_prediction(self, prediction: Prediction) -> None:
+        """A new drawing or new weights: the feature maps follow (throttled to the screen's pace, not training's)."""
+        self._prediction = prediction
+        if not self._features_timer.isActive():
+            self._features_timer.start()
+
+    def _refresh_features(self) -> None:
+        self.feature_maps.show_activations(self._prediction.activations if self._prediction else None)
+        self.feature_maps.show_filters(self.net.conv1.weight)
+
+    def add_progress(self, progress: Progress) -> None:
+        self.plots.add_losses(progress.steps, progress.losses)
+
+    def add_epoch(self, event: EpochEvent) -> None:
+        if event.test_accuracy is not None:
+            self.plots.add_accuracy(event.epoch, event.test_accuracy)
