@@ -17,7 +17,7 @@ from lenet_core.download import DOWNLOAD_SIZE_MB, MIRRORS
 from lenet_core.inference import DEFAULT_WEIGHTS, RESOURCES, classify
 from lenet_core.model import new_model
 from lenet_core.preprocess import prepare
-from lenet_core.training import PRESETS, EpochEvent, TrainConfig
+from lenet_core.training import PRESETS, TrainConfig
 
 from .actions import make_action
 from .desktop import APP_ID, ICON
@@ -37,9 +37,47 @@ log = logging.getLogger(__name__)
 
 CLOSE_WAIT_MS = 1000  # after this, close stops blocking: the window says what it waits for and closes when done
 I18N = RESOURCES / "i18n"  # compiled translations (.qm), made by resources/i18n/make_ts.py
+Keys = QKeySequence.StandardKey
+ACTIONS = {  # the window's actions: text, the method triggered, shortcuts, tip
+    "open": ("&Open checkpoint…", "open_checkpoint", Keys.Open, "Load weights from a checkpoint file"),
+    "save": ("&Save checkpoint", "save_checkpoint", Keys.Save, "Save the weights and settings"),
+    "save_as": (
+        "Save checkpoint &as…",
+        "save_checkpoint_as",
+        Keys.SaveAs,
+        "Save the weights and settings to a new file",
+    ),
+    # Ctrl+Q everywhere: Qt's standard Quit key is unbound on some Linux desktops.
+    "quit": ("&Quit", "close", [Keys.Quit, "Ctrl+Q"], "Quit"),
+    "train": ("&Start", "toggle_training", "Space", "Start or pause training"),
+    "step": ("S&tep", "step_once", "Ctrl+T", "One SGD step: zero_grad, forward, loss, backward, step"),
+    "reset": ("&Reset weights", "reset_weights", "Ctrl+R", "Start again from random weights"),
+    "defaults": (
+        "Use &shipped weights",
+        "use_shipped_weights",
+        None,
+        "Go back to the weights shipped with the program",
+    ),
+    "data": ("Use MNIST &folder…", "choose_data_folder", None, "Choose the folder holding the MNIST IDX files"),
+    "download": (
+        f"&Download MNIST (~{DOWNLOAD_SIZE_MB} MB)",
+        "download_mnist",
+        None,
+        "Download the four MNIST files, checked against their published MD5",
+    ),
+    "about": ("&About", "about", None, "About this program"),
+    "evaluate": (
+        "&Evaluate: where is it wrong?…",
+        "evaluate",
+        "Ctrl+E",
+        "Test the network on the MNIST test set: confusion matrix and every mistake",
+    ),
+}
 
 
 class MainWindow(QMainWindow):
+    """The panels side by side, the tutorial docked, menus, status bar, settings and close."""
+
     def __init__(
         self,
         data_dir: str | os.PathLike | None = None,
@@ -86,10 +124,7 @@ class MainWindow(QMainWindow):
         worker.data_loaded.connect(self._data_loaded)
         worker.data_failed.connect(self._data_failed)
         worker.progress.connect(self._progress)
-        worker.epoch_finished.connect(self._epoch_finished)
-        worker.stopped.connect(self._stopped)
-        worker.building.connect(self._building)
-        worker.preparing.connect(self._preparing)
+        worker.epoch_finished.connect(self.live.add_epoch)
 
         self._predict_timer = QTimer(self, singleShot=True, interval=0)
         self._predict_timer.timeout.connect(self.update_prediction)
@@ -141,52 +176,9 @@ class MainWindow(QMainWindow):
 
     # -- construction -------------------------------------------------------------------------------
     def _build_actions(self) -> None:
-        def a(*args) -> QAction:
-            return make_action(self, *args)
-
         self.actions = {
-            "open": a(
-                "&Open checkpoint…",
-                self.open_checkpoint,
-                QKeySequence.StandardKey.Open,
-                "Load weights from a checkpoint file",
-            ),
-            "save": a(
-                "&Save checkpoint", self.save_checkpoint, QKeySequence.StandardKey.Save, "Save the weights and settings"
-            ),
-            "save_as": a(
-                "Save checkpoint &as…",
-                self.save_checkpoint_as,
-                QKeySequence.StandardKey.SaveAs,
-                "Save the weights and settings to a new file",
-            ),
-            # Ctrl+Q everywhere: Qt's standard Quit key is unbound on some Linux desktops.
-            "quit": a("&Quit", self.close, [QKeySequence.StandardKey.Quit, "Ctrl+Q"], "Quit"),
-            "train": a("&Start", self.toggle_training, "Space", "Start or pause training"),
-            "step": a("S&tep", self.step_once, "Ctrl+T", "One SGD step: zero_grad, forward, loss, backward, step"),
-            "reset": a("&Reset weights", self.reset_weights, "Ctrl+R", "Start again from random weights"),
-            "defaults": a(
-                "Use &shipped weights",
-                self.use_shipped_weights,
-                None,
-                "Go back to the weights shipped with the program",
-            ),
-            "data": a(
-                "Use MNIST &folder…", self.choose_data_folder, None, "Choose the folder holding the MNIST IDX files"
-            ),
-            "download": a(
-                f"&Download MNIST (~{DOWNLOAD_SIZE_MB} MB)",
-                self.download_mnist,
-                None,
-                "Download the four MNIST files, checked against their published MD5",
-            ),
-            "about": a("&About", self.about, None, "About this program"),
-            "evaluate": a(
-                "&Evaluate: where is it wrong?…",
-                self.evaluate,
-                "Ctrl+E",
-                "Test the network on the MNIST test set: confusion matrix and every mistake",
-            ),
+            name: make_action(self, text, getattr(self, slot), keys, tip)
+            for name, (text, slot, keys, tip) in ACTIONS.items()
         }
         self.actions["train"].setShortcutContext(Qt.ShortcutContext.WindowShortcut)
 
@@ -199,13 +191,11 @@ class MainWindow(QMainWindow):
         )
         self.addActions(self.draw.actions())  # the digit keys, undo and clear work wherever the focus is
         self.actions["clear"] = self.draw.clear_action
-        self.canvas, self.prediction, self.pen_width = self.draw.canvas, self.draw.prediction, self.draw.pen_width
-        self.teach_check, self.undo_action, self.redo_action = (
-            self.draw.teach_check,
-            self.draw.undo_action,
-            self.draw.redo_action,
-        )
-        self.clear_button, self.undo_button = self.draw.clear_button, self.draw.undo_button
+        draw = self.draw  # its parts, by the names the window had before the split
+        self.canvas, self.prediction = draw.canvas, draw.prediction
+        self.pen_width, self.teach_check = draw.pen_width, draw.teach_check
+        self.undo_action, self.redo_action = draw.undo_action, draw.redo_action
+        self.undo_button, self.clear_button = draw.undo_button, draw.clear_button
 
         self.live = LiveView(self.net)
         self.plots, self.loss_plot, self.feature_maps = (
@@ -321,7 +311,6 @@ class MainWindow(QMainWindow):
         self._data_description = description
         self.panel.data_label.setText(description)
         self.settings.setValue("data/folder", folder)
-        self.statusBar().showMessage("MNIST loaded: ready to train", 5000)
 
     def download_mnist(self) -> None:
         if self.download_dialog is not None:
@@ -355,12 +344,6 @@ class MainWindow(QMainWindow):
         self.session.set_source(source)
 
     # -- training -----------------------------------------------------------------------------------
-    def _preparing(self, message: str) -> None:
-        self.statusBar().showMessage(message, 10000)
-
-    def _building(self) -> None:
-        self.statusBar().showMessage("Preparing the training engine…", 3000)
-
     def toggle_training(self) -> None:
         if self.running:
             self.session.pause()
@@ -402,26 +385,6 @@ class MainWindow(QMainWindow):
         self.live.add_progress(progress)
         if progress.last is not None:
             self.panel.show_step(progress.last, at_once=not self.running)  # one Step: at once
-
-    def _epoch_finished(self, event: EpochEvent) -> None:
-        self.live.add_epoch(event)
-        if event.test_accuracy is not None:
-            self.statusBar().showMessage(
-                f"Epoch {event.epoch}: test accuracy {100 * event.test_accuracy:.2f} %, "
-                f"test loss {event.test_loss:.4f} ({event.elapsed_s:.1f} s)",
-                10000,
-            )
-
-    def _stopped(self, reason: str, message: str) -> None:
-        if self._closing:
-            return
-        if reason == "diverged":
-            QMessageBox.warning(self, "Training diverged", f"Training stopped: {message}.")
-        elif reason == "finished":
-            self.statusBar().showMessage(f"Training finished: {message}", 10000)
-            self.autosave()
-        elif reason == "stopped":
-            self.statusBar().showMessage("Training paused", 5000)
 
     def warn(self, message: str) -> None:
         if self._closing:
@@ -478,10 +441,7 @@ class MainWindow(QMainWindow):
             self.save_checkpoint_file(name)
 
     def save_checkpoint_file(self, name: str | os.PathLike) -> bool:
-        return self.session.save_checkpoint(name, self.panel.config())
-
-    def autosave(self) -> bool:
-        return self.session.autosave(self.panel.config())
+        return self.session.save_checkpoint(name)
 
     # -- window -------------------------------------------------------------------------------------
     def about(self) -> None:
@@ -525,7 +485,7 @@ class MainWindow(QMainWindow):
         self.settings.setValue("canvas/pen_width", self.pen_width.value())
         self.settings.setValue("my_digits/teach", self.teach_check.isChecked())
         self.settings.sync()
-        if not self.session.finish(self.panel.config()):
+        if not self.session.finish():
             QMessageBox.warning(
                 self,
                 APP_NAME,

@@ -58,7 +58,7 @@ class MyDigitsMenu(QObject):
         elif self.session.running:
             self._say(f"Saved as a {digit}; pause training to teach it at once", 5000)
         else:
-            problem = self.session.teach(image, digit, strokes, new_id, self.window.panel.config())
+            problem = self.session.teach(image, digit, strokes, new_id)
             self._say(f"Saved as a {digit}; teaching…" + (f" ({problem})" if problem else ""), 10000)
 
     def _taught(self, digit: int, steps: int, learnt: bool, confidence: float) -> None:

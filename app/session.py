@@ -27,7 +27,7 @@ from lenet_core.my_digits import DigitStore, DigitStoreError
 from lenet_core.preprocess import normalize_batch, prepare, to_mnist
 from lenet_core.teaching import REMEMBERED_DRAWINGS
 from lenet_core.threads import one_malloc_arena, use_threads
-from lenet_core.training import TrainConfig
+from lenet_core.training import EpochEvent, TrainConfig
 
 from .worker import TrainingWorker, snapshot
 
@@ -98,6 +98,8 @@ class Session(QObject):
         # Rendered pen digits are kept between sessions; below data_home when one is given (tests).
         self.cache_home = self.data_home / "cache" if data_home is not None else default_cache_home()
         self.store = self._open_store()
+        self.config = config  # the hyper-parameters in use, saved with the weights
+        self.closing = False  # shutdown() began: what the worker still reports is not acted on
         self.source = "mnist+pen"  # what training runs on (the worker's default until set_source)
         self._remembered_sent = False  # the saved drawings' strokes went to the worker for re-drawing
         self.checkpoint_path: Path | None = None
@@ -129,6 +131,11 @@ class Session(QObject):
         self.worker.state_changed.connect(self._state_changed)
         self.worker.evaluated.connect(self._evaluation_over)
         self.worker.failed.connect(self._failed)
+        self.worker.stopped.connect(self._stopped)
+        self.worker.epoch_finished.connect(self._epoch_finished)
+        self.worker.data_loaded.connect(self._data_loaded)
+        self.worker.building.connect(self._building)
+        self.worker.preparing.connect(self._preparing)
         self.thread.start()
 
     def _initial_weights(self) -> tuple[dict[str, torch.Tensor], str]:
@@ -161,6 +168,7 @@ class Session(QObject):
             self.request_step.emit()
 
     def set_config(self, config: TrainConfig) -> None:
+        self.config = config
         self.request_config.emit(config)
 
     def set_source(self, source: str) -> None:
@@ -188,6 +196,35 @@ class Session(QObject):
 
     def _state_changed(self, state: str) -> None:
         self._set_running(state == "running")
+
+    # What the worker reports, as the window's status bar and message boxes say it.
+    def _stopped(self, reason: str, message: str) -> None:
+        if self.closing:
+            return
+        if reason == "diverged":
+            self.failed.emit(f"Training diverged and stopped: {message}.")
+        elif reason == "finished":
+            self.status.emit(f"Training finished: {message}", 10000)
+            self.autosave()
+        elif reason == "stopped":
+            self.status.emit("Training paused", 5000)
+
+    def _epoch_finished(self, event: EpochEvent) -> None:
+        if event.test_accuracy is not None:
+            self.status.emit(
+                f"Epoch {event.epoch}: test accuracy {100 * event.test_accuracy:.2f} %, "
+                f"test loss {event.test_loss:.4f} ({event.elapsed_s:.1f} s)",
+                10000,
+            )
+
+    def _data_loaded(self, description: str, folder: str) -> None:
+        self.status.emit("MNIST loaded: ready to train", 5000)
+
+    def _building(self) -> None:
+        self.status.emit("Preparing the training engine…", 3000)
+
+    def _preparing(self, message: str) -> None:
+        self.status.emit(message, 10000)
 
     # -- weights ------------------------------------------------------------------------------------
     def replace_weights(self, weights: dict[str, torch.Tensor], message: str) -> bool:
@@ -237,8 +274,8 @@ class Session(QObject):
             return torch.softmax(torch.cat(chunks), 1).numpy() if chunks else np.zeros((0, 10), np.float32)
 
     # -- files --------------------------------------------------------------------------------------
-    def _checkpoint(self, config: TrainConfig) -> Checkpoint:
-        return Checkpoint(model=snapshot(self.net), config=config, metadata={"saved_by": APP_NAME})
+    def _checkpoint(self) -> Checkpoint:
+        return Checkpoint(model=snapshot(self.net), config=self.config, metadata={"saved_by": APP_NAME})
 
     def load_checkpoint(self, name: str | os.PathLike) -> Checkpoint | None:
         """Open a checkpoint and take its weights; None (said, the current model kept) if it cannot be used."""
@@ -251,9 +288,9 @@ class Session(QObject):
         self.replace_weights(checkpoint.model, f"Loaded {Path(name).name}")
         return checkpoint
 
-    def save_checkpoint(self, name: str | os.PathLike, config: TrainConfig) -> bool:
+    def save_checkpoint(self, name: str | os.PathLike) -> bool:
         try:
-            save_checkpoint(name, self._checkpoint(config))
+            save_checkpoint(name, self._checkpoint())
         except (OSError, CheckpointError) as exc:
             self._failed(f"Could not save {name}: {exc}")
             return False
@@ -261,9 +298,9 @@ class Session(QObject):
         self.status.emit(f"Saved {name}", 5000)
         return True
 
-    def autosave(self, config: TrainConfig) -> bool:
+    def autosave(self) -> bool:
         try:
-            save_checkpoint(self.data_home / AUTOSAVE_NAME, self._checkpoint(config))
+            save_checkpoint(self.data_home / AUTOSAVE_NAME, self._checkpoint())
         except (OSError, CheckpointError) as exc:
             log.warning("autosave failed: %s", exc)
             self.status.emit(f"Could not autosave the weights: {exc}", 10000)
@@ -273,6 +310,7 @@ class Session(QObject):
     def shutdown(self, timeout_ms: int) -> bool:
         """Stop training after the step in progress (a teach after its step) and join the worker thread; False if
         it is still busy after timeout_ms with work no stop flag cuts short (the thread's finished comes later)."""
+        self.closing = True
         if not self.thread.isRunning():
             return True
         self.worker.close()
@@ -282,14 +320,14 @@ class Session(QObject):
             return False
         return True
 
-    def finish(self, config: TrainConfig) -> bool:
+    def finish(self) -> bool:
         """After shutdown: the newest weights autosaved, My digits closed. False if the autosave failed."""
         if not self.newest_weights_here:
             # The worker's last snapshot may still be queued for the window: take its weights now (it has stopped).
             self.net.load_state_dict(self.worker.weights())
         if self.store is not None:
             self.store.close()
-        return self.autosave(config)
+        return self.autosave()
 
     # -- My digits and teaching ---------------------------------------------------------------------
     def _open_store(self) -> DigitStore | None:
@@ -329,22 +367,22 @@ class Session(QObject):
             self.set_source(self.source)
         return new_id
 
-    def teach(self, image: np.ndarray, digit: int, strokes: list, new_id: int, config: TrainConfig) -> str:
+    def teach(self, image: np.ndarray, digit: int, strokes: list, new_id: int) -> str:
         """Learn the saved drawing new_id now (the worker answers with taught). Returns a problem to mention, or ""."""
-        problem = self._keep_weights_before_teaching(config)
+        problem = self._keep_weights_before_teaching()
         if not self._remembered_sent:  # the first teach of the session (or since a Forget): saved drawings too
             self._remembered_sent = True
             self.request_remember.emit(self.store.recent_strokes(REMEMBERED_DRAWINGS, exclude=[new_id]))
         self.request_teach.emit(prepare(image), digit, strokes, self._my_other_digits(new_id))
         return problem
 
-    def _keep_weights_before_teaching(self, config: TrainConfig) -> str:
+    def _keep_weights_before_teaching(self) -> str:
         """Before the first Teach: keep the weights as they are, so that Forget can put them back."""
         path = self.data_home / BEFORE_TEACHING_NAME
         problem = ""
         if not path.exists():
             try:
-                save_checkpoint(path, self._checkpoint(config))
+                save_checkpoint(path, self._checkpoint())
             except (OSError, CheckpointError) as exc:
                 log.warning("could not keep the weights before teaching: %s", exc)
                 problem = f"the weights before teaching could not be kept ({exc}): Forget is off"
