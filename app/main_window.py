@@ -25,8 +25,8 @@ from .download import DownloadDialog
 from .draw_panel import DrawPanel
 from .gallery import EvaluationDialog
 from .live_view import LiveView
-from .my_digits_menu import MyDigitsMenu
-from .session import APP_NAME, AUTOSAVE_NAME, BEFORE_TEACHING_NAME, Session, has_mnist
+from .my_digits import BEFORE_TEACHING_NAME, MyDigits
+from .session import APP_NAME, AUTOSAVE_NAME, Session, has_mnist
 from .training_panel import DEFAULT_SOURCE, TrainingPanel
 from .tutorial_panel import TutorialPanel
 from .worker import Progress
@@ -98,7 +98,7 @@ class MainWindow(QMainWindow):
         )
         self.problems.extend(f"the saved setting training/config: {note}" for note in notes)
         self.session = session = Session(config, data_home, pen_digits, self.problems, self)
-        self.worker, self.thread, self.net, self.store = session.worker, session.thread, session.net, session.store
+        self.worker, self.thread, self.net = session.worker, session.thread, session.net
         self.data_home, self.mnist_home = session.data_home, session.mnist_home
         self.download_mirrors = list(MIRRORS)
         self.download_md5s: dict[str, str] | None = None  # None: the published sums
@@ -206,7 +206,8 @@ class MainWindow(QMainWindow):
 
         self.panel = TrainingPanel(self.actions)
         self.train_button, self.step_button = self.panel.train_button, self.panel.step_button
-        self.my_digits = MyDigitsMenu(self, self.session, self.draw, self.panel.my_digits_label)
+        self.my_digits = MyDigits(self, self.session, self.draw, self.panel.my_digits_label)
+        self.store = self.my_digits.store
         self.actions["gallery"], self.actions["forget"] = self.my_digits.gallery_action, self.my_digits.forget_action
         self.label_drawing, self.show_gallery = self.my_digits.label_drawing, self.my_digits.show_gallery
         self.forget_teaching = self.my_digits.forget_teaching
@@ -341,7 +342,7 @@ class MainWindow(QMainWindow):
     def _source_changed(self) -> None:
         source = self.panel.source.currentData()
         self.settings.setValue("training/source", source)
-        self.session.set_source(source)
+        self.session.set_source(source, self.my_digits.training_data() if "mine" in source.split("+") else None)
 
     # -- training -----------------------------------------------------------------------------------
     def toggle_training(self) -> None:
@@ -355,18 +356,14 @@ class MainWindow(QMainWindow):
         self.session.step()
 
     def reset_weights(self) -> None:
-        self._replace_weights(new_model().state_dict(), "Weights reset to random values")
+        self.session.replace_weights(new_model().state_dict(), "Weights reset to random values")
         self.plots.clear()
 
     def use_shipped_weights(self) -> None:
         try:
-            self._replace_weights(load_checkpoint(DEFAULT_WEIGHTS).model, "Shipped weights loaded")
+            self.session.replace_weights(load_checkpoint(DEFAULT_WEIGHTS).model, "Shipped weights loaded")
         except CheckpointError as exc:
             self.warn(str(exc))
-
-    def _replace_weights(self, weights: dict[str, torch.Tensor], message: str) -> None:
-        if self.session.replace_weights(weights, message):
-            self.my_digits.refresh_readings()
 
     def _config_changed(self, config: TrainConfig) -> None:
         self.settings.setValue("training/config", json.dumps(config.to_dict()))
@@ -419,7 +416,6 @@ class MainWindow(QMainWindow):
         checkpoint = self.session.load_checkpoint(name)
         if checkpoint is None:
             return False
-        self.my_digits.refresh_readings()
         if checkpoint.config is not None:
             self.panel.set_config(checkpoint.config)
             self._config_changed(checkpoint.config)
@@ -485,6 +481,7 @@ class MainWindow(QMainWindow):
         self.settings.setValue("canvas/pen_width", self.pen_width.value())
         self.settings.setValue("my_digits/teach", self.teach_check.isChecked())
         self.settings.sync()
+        self.my_digits.close()
         if not self.session.finish():
             QMessageBox.warning(
                 self,

@@ -1,20 +1,20 @@
 """The session: what the window shows and acts on, without widgets.
 
 The GUI's copy of the weights (`net`), the training worker on its thread and the requests queued to it, the data
-folders, checkpoints and autosave, the weights kept from before teaching, and My digits. The window shows what the
-session and its worker report and asks the session to act; what it tells the user comes back as `status` (the
-status bar) and `failed` (a message box). Pressing Start: `MainWindow.toggle_training` → `Session.train` → the
-worker's `train` slot on the training thread → `lenet_core.training.Trainer.run`.
+folders, checkpoints and autosave. The window shows what the session and its worker report and asks the session to
+act; what it tells the user comes back as `status` (the status bar) and `failed` (a message box). My digits and
+teaching (app/my_digits.py) send their own requests to the same worker.
+
+Pressing Start: `MainWindow.toggle_training` → `Session.train` → the worker's `train` slot on the training thread
+(app/worker.py) → `lenet_core.training.Trainer.run`, whose events come back as the worker's signals.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import sqlite3
 from pathlib import Path
 
-import numpy as np
 import torch
 from PySide6.QtCore import QObject, QStandardPaths, QThread, Signal
 
@@ -23,9 +23,6 @@ from lenet_core.datasets import DatasetNotFoundError, TensorData, find_mnist
 from lenet_core.download import default_data_dir
 from lenet_core.inference import DEFAULT_WEIGHTS
 from lenet_core.model import LeNet, new_model, non_finite
-from lenet_core.my_digits import DigitStore, DigitStoreError
-from lenet_core.preprocess import normalize_batch, prepare, to_mnist
-from lenet_core.teaching import REMEMBERED_DRAWINGS
 from lenet_core.threads import one_malloc_arena, use_threads
 from lenet_core.training import EpochEvent, TrainConfig
 
@@ -35,8 +32,6 @@ log = logging.getLogger(__name__)
 
 APP_NAME = "LeNet digit trainer"
 AUTOSAVE_NAME = "autosave.pt"
-BEFORE_TEACHING_NAME = "before-teaching.pt"  # the weights before the first Teach, for "Forget what was taught"
-TEACH_SAMPLE = 640  # saved digits a teach draws its 64 a step from (each teach a new random choice)
 
 
 def default_data_home() -> Path:
@@ -64,10 +59,7 @@ class Session(QObject):
     request_train = Signal()
     request_step = Signal()
     request_weights = Signal(object)
-    request_forget = Signal()
-    request_remember = Signal(object)
     request_config = Signal(object)
-    request_teach = Signal(object, int, object, object)  # the drawing as the model reads it, label, strokes, others
     request_source = Signal(str, object)
     request_evaluate = Signal()
     # To the window.
@@ -76,7 +68,7 @@ class Session(QObject):
     running_changed = Signal(bool)
     weights_replacing = Signal()  # net is about to be overwritten in place (a tutorial walk holds its graph)
     weights_shown = Signal()  # net holds other weights now: predict again
-    forget_available = Signal(bool)  # whether weights from before teaching are kept
+    weights_replaced = Signal()  # other weights by the user's choice (not training's): what was taught is gone
 
     def __init__(
         self,
@@ -97,11 +89,9 @@ class Session(QObject):
         self.mnist_home = self.data_home / "mnist" if data_home is not None else default_data_dir()
         # Rendered pen digits are kept between sessions; below data_home when one is given (tests).
         self.cache_home = self.data_home / "cache" if data_home is not None else default_cache_home()
-        self.store = self._open_store()
         self.config = config  # the hyper-parameters in use, saved with the weights
         self.closing = False  # shutdown() began: what the worker still reports is not acted on
         self.source = "mnist+pen"  # what training runs on (the worker's default until set_source)
-        self._remembered_sent = False  # the saved drawings' strokes went to the worker for re-drawing
         self.checkpoint_path: Path | None = None
         self.running = False
         self.evaluating = False  # an evaluation asked for and not answered yet
@@ -120,10 +110,7 @@ class Session(QObject):
         self.request_train.connect(self.worker.train)
         self.request_step.connect(self.worker.step)
         self.request_weights.connect(self.worker.set_weights)
-        self.request_forget.connect(self.worker.forget_taught)
-        self.request_remember.connect(self.worker.remember)
         self.request_config.connect(self.worker.configure)
-        self.request_teach.connect(self.worker.teach)
         self.request_source.connect(self.worker.set_source)
         self.request_evaluate.connect(self.worker.evaluate)
         # Methods, not lambdas: a lambda connected to the worker's signal runs on the worker's thread.
@@ -171,10 +158,10 @@ class Session(QObject):
         self.config = config
         self.request_config.emit(config)
 
-    def set_source(self, source: str) -> None:
-        """Train on source's parts ("mnist", "pen", "mine" joined by "+"), My digits as saved now."""
+    def set_source(self, source: str, my_digits: TensorData | None = None) -> None:
+        """Train on source's parts ("mnist", "pen", "mine" joined by "+"); my_digits: My digits as saved now."""
         self.source = source
-        self.request_source.emit(source, self.my_digits() if "mine" in source.split("+") else None)
+        self.request_source.emit(source, my_digits if "mine" in source.split("+") else None)
 
     def load_data(self, folder: str) -> None:
         self.request_load_data.emit(folder)
@@ -238,13 +225,7 @@ class Session(QObject):
         self.request_weights.emit(weights)
         self._show_weights(weights, made_here=True)
         self.status.emit(message, 5000)
-        # What was kept from before the first teach is no longer what these weights were before teaching.
-        try:
-            (self.data_home / BEFORE_TEACHING_NAME).unlink(missing_ok=True)
-        except OSError as exc:
-            log.warning("could not remove the weights kept from before teaching: %s", exc)
-        self.forget_available.emit(False)
-        self._forget_remembered()
+        self.weights_replaced.emit()
         return True
 
     def weights_edited_here(self) -> None:
@@ -266,15 +247,9 @@ class Session(QObject):
         self.newest_weights_here = made_here
         self.weights_shown.emit()
 
-    def read_digits(self, images: np.ndarray) -> np.ndarray:
-        """How the network reads 28x28 uint8 digits now: N x 10 probabilities."""
-        with torch.inference_mode():
-            self.net.eval()
-            chunks = [self.net(normalize_batch(images[i : i + 1024])) for i in range(0, len(images), 1024)]
-            return torch.softmax(torch.cat(chunks), 1).numpy() if chunks else np.zeros((0, 10), np.float32)
-
     # -- files --------------------------------------------------------------------------------------
-    def _checkpoint(self) -> Checkpoint:
+    def checkpoint(self) -> Checkpoint:
+        """The weights shown and the config in use."""
         return Checkpoint(model=snapshot(self.net), config=self.config, metadata={"saved_by": APP_NAME})
 
     def load_checkpoint(self, name: str | os.PathLike) -> Checkpoint | None:
@@ -290,7 +265,7 @@ class Session(QObject):
 
     def save_checkpoint(self, name: str | os.PathLike) -> bool:
         try:
-            save_checkpoint(name, self._checkpoint())
+            save_checkpoint(name, self.checkpoint())
         except (OSError, CheckpointError) as exc:
             self._failed(f"Could not save {name}: {exc}")
             return False
@@ -300,7 +275,7 @@ class Session(QObject):
 
     def autosave(self) -> bool:
         try:
-            save_checkpoint(self.data_home / AUTOSAVE_NAME, self._checkpoint())
+            save_checkpoint(self.data_home / AUTOSAVE_NAME, self.checkpoint())
         except (OSError, CheckpointError) as exc:
             log.warning("autosave failed: %s", exc)
             self.status.emit(f"Could not autosave the weights: {exc}", 10000)
@@ -321,98 +296,8 @@ class Session(QObject):
         return True
 
     def finish(self) -> bool:
-        """After shutdown: the newest weights autosaved, My digits closed. False if the autosave failed."""
+        """After shutdown: the newest weights autosaved. False if the autosave failed."""
         if not self.newest_weights_here:
             # The worker's last snapshot may still be queued for the window: take its weights now (it has stopped).
             self.net.load_state_dict(self.worker.weights())
-        if self.store is not None:
-            self.store.close()
         return self.autosave()
-
-    # -- My digits and teaching ---------------------------------------------------------------------
-    def _open_store(self) -> DigitStore | None:
-        try:
-            return DigitStore(self.data_home / "my_digits.sqlite")
-        except (OSError, sqlite3.Error, DigitStoreError) as exc:
-            self.problems.append(f"My digits cannot be kept in {self.data_home} ({exc})")
-            return None
-
-    def my_digits(self) -> TensorData | None:
-        """All of My digits, to train on."""
-        if self.store is None:
-            return None
-        images, labels = self.store.arrays()
-        return TensorData.from_arrays(images, labels, "my digits") if len(images) else None
-
-    def _my_other_digits(self, new_id: int) -> TensorData | None:
-        """Up to TEACH_SAMPLE of My digits besides the new one, for a teach: it costs the same with 10 or 10,000."""
-        images, labels = self.store.random_arrays(TEACH_SAMPLE, seed=new_id, exclude=[new_id])
-        return TensorData.from_arrays(images, labels, "my other digits") if len(images) else None
-
-    def save_drawing(self, image: np.ndarray, digit: int, strokes: list) -> int | None:
-        """Save a drawing to My digits as digit; its id, or None (and why, said) if nothing was saved."""
-        digit_image = to_mnist(image)
-        if digit_image is None:
-            self.status.emit("Draw a digit first, then press its key (0-9) to label it", 5000)
-            return None
-        if self.store is None:
-            self._failed("My digits cannot be saved (see the status bar).")
-            return None
-        try:
-            new_id = self.store.add(digit_image, digit, drawing=image, strokes=strokes)
-        except (sqlite3.Error, ValueError) as exc:
-            self._failed(f"Could not save the drawing: {exc}")
-            return None
-        if "mine" in self.source.split("+"):
-            self.set_source(self.source)
-        return new_id
-
-    def teach(self, image: np.ndarray, digit: int, strokes: list, new_id: int) -> str:
-        """Learn the saved drawing new_id now (the worker answers with taught). Returns a problem to mention, or ""."""
-        problem = self._keep_weights_before_teaching()
-        if not self._remembered_sent:  # the first teach of the session (or since a Forget): saved drawings too
-            self._remembered_sent = True
-            self.request_remember.emit(self.store.recent_strokes(REMEMBERED_DRAWINGS, exclude=[new_id]))
-        self.request_teach.emit(prepare(image), digit, strokes, self._my_other_digits(new_id))
-        return problem
-
-    def _keep_weights_before_teaching(self) -> str:
-        """Before the first Teach: keep the weights as they are, so that Forget can put them back."""
-        path = self.data_home / BEFORE_TEACHING_NAME
-        problem = ""
-        if not path.exists():
-            try:
-                save_checkpoint(path, self._checkpoint())
-            except (OSError, CheckpointError) as exc:
-                log.warning("could not keep the weights before teaching: %s", exc)
-                problem = f"the weights before teaching could not be kept ({exc}): Forget is off"
-        self.forget_available.emit(path.exists())
-        return problem
-
-    def can_forget(self) -> bool:
-        return (self.data_home / BEFORE_TEACHING_NAME).exists()
-
-    def forget_teaching(self) -> bool:
-        """Put back the weights from before the first Teach (My digits keeps the drawings); False if none."""
-        path = self.data_home / BEFORE_TEACHING_NAME
-        if not path.exists():
-            self.status.emit("Nothing to forget: nothing was taught to these weights", 5000)
-            return False
-        try:
-            weights = load_checkpoint(path).model
-        except CheckpointError as exc:
-            self._failed(str(exc))
-            return False
-        return self.replace_weights(
-            weights, "Forgot what was taught: the weights are as they were before the first Teach"
-        )
-
-    def my_digits_changed(self) -> None:
-        """Relabelled, deleted or imported: re-drawings kept with an old label must not come along."""
-        self._forget_remembered()
-        if "mine" in self.source.split("+"):
-            self.set_source(self.source)
-
-    def _forget_remembered(self) -> None:
-        self.request_forget.emit()
-        self._remembered_sent = False  # the next teach sends the saved drawings again, with their labels as they are

@@ -208,7 +208,7 @@ def test_huge_weights_never_become_nan_in_the_live_model(qtbot, make_window, tmp
     for name, value in w.net.state_dict().items():
         assert torch.equal(value, huge[name]), name
     nan = {k: torch.full_like(v, float("nan")) for k, v in huge.items()}
-    w._replace_weights(nan, "never")
+    w.session.replace_weights(nan, "never")
     assert "NaN or infinite" in w.warnings[-1]
     w.session._weights_changed(nan)  # from the worker: refused too
     assert all(torch.isfinite(p).all() for p in w.net.parameters())
