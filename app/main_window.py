@@ -13,20 +13,19 @@ from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QIcon, QKeySequenc
 from PySide6.QtWidgets import QApplication, QDockWidget, QFileDialog, QMainWindow, QMessageBox, QSplitter
 
 from lenet_core.checkpoint import CheckpointError, load_checkpoint
-from lenet_core.download import DOWNLOAD_SIZE_MB, MIRRORS
 from lenet_core.inference import DEFAULT_WEIGHTS, RESOURCES, classify
 from lenet_core.model import new_model
 from lenet_core.preprocess import prepare
 from lenet_core.training import PRESETS, TrainConfig
 
 from .actions import make_action
+from .data_menu import DataMenu
 from .desktop import APP_ID, ICON
-from .download import DownloadDialog
 from .draw_panel import DrawPanel
 from .gallery import EvaluationDialog
 from .live_view import LiveView
 from .my_digits import BEFORE_TEACHING_NAME, MyDigits
-from .session import APP_NAME, AUTOSAVE_NAME, Session, has_mnist
+from .session import APP_NAME, AUTOSAVE_NAME, Session
 from .training_panel import DEFAULT_SOURCE, TrainingPanel
 from .tutorial_panel import TutorialPanel
 from .worker import Progress
@@ -57,13 +56,6 @@ ACTIONS = {  # the window's actions: text, the method triggered, shortcuts, tip
         "use_shipped_weights",
         None,
         "Go back to the weights shipped with the program",
-    ),
-    "data": ("Use MNIST &folder…", "choose_data_folder", None, "Choose the folder holding the MNIST IDX files"),
-    "download": (
-        f"&Download MNIST (~{DOWNLOAD_SIZE_MB} MB)",
-        "download_mnist",
-        None,
-        "Download the four MNIST files, checked against their published MD5",
     ),
     "about": ("&About", "about", None, "About this program"),
     "evaluate": (
@@ -100,9 +92,6 @@ class MainWindow(QMainWindow):
         self.session = session = Session(config, data_home, pen_digits, self.problems, self)
         self.worker, self.thread, self.net = session.worker, session.thread, session.net
         self.data_home, self.mnist_home = session.data_home, session.mnist_home
-        self.download_mirrors = list(MIRRORS)
-        self.download_md5s: dict[str, str] | None = None  # None: the published sums
-        self.download_dialog: DownloadDialog | None = None
         self._closing = False  # close asked for: results still on their way are no longer shown
         self._waiting_to_close = False  # close waits (without blocking) for work that no stop flag cuts short
 
@@ -112,7 +101,6 @@ class MainWindow(QMainWindow):
         self._translator: QTranslator | None = None
         self.set_language(self._setting("ui/language", "", str))
         self.panel.set_config(config)
-        self._data_description = self.panel.data_label.text()  # shown again if a folder fails to load
 
         session.status.connect(self.statusBar().showMessage)
         session.failed.connect(self.warn)
@@ -121,8 +109,6 @@ class MainWindow(QMainWindow):
         session.weights_shown.connect(self.update_prediction)
         worker = session.worker  # its signals are queued to this thread: each connected to a method, never a lambda
         worker.evaluated.connect(self._show_evaluation)
-        worker.data_loaded.connect(self._data_loaded)
-        worker.data_failed.connect(self._data_failed)
         worker.progress.connect(self._progress)
         worker.epoch_finished.connect(self.live.add_epoch)
 
@@ -139,13 +125,9 @@ class MainWindow(QMainWindow):
         self._restore_window()
         self.statusBar().showMessage(f"Weights: {self.weights_origin}", 8000)
         self.update_prediction()
-        folder = (
+        self.data.load_first(
             str(data_dir) if data_dir else self._setting("data/folder", "", str) or os.environ.get("LENET_DATA_DIR", "")
         )
-        if not folder and has_mnist(self.mnist_home):
-            folder = str(self.mnist_home)  # downloaded in an earlier session
-        if folder:
-            self.load_data(folder)
         if self.problems:  # say what was wrong, but start all the same
             log.warning("start-up problems: %s", "; ".join(self.problems))
             self.statusBar().showMessage("Started with problems: " + "; ".join(self.problems), 20000)
@@ -154,6 +136,13 @@ class MainWindow(QMainWindow):
     def closing(self) -> bool:
         """Close was asked for: results still on their way are no longer shown."""
         return self._closing
+
+    # The download's mirrors, checksums and dialog by their names from before the split (tests use a local server).
+    download_mirrors = property(
+        lambda self: self.data.mirrors, lambda self, mirrors: setattr(self.data, "mirrors", mirrors)
+    )
+    download_md5s = property(lambda self: self.data.md5s, lambda self, md5s: setattr(self.data, "md5s", md5s))
+    download_dialog = property(lambda self: self.data.dialog)
 
     @property
     def running(self) -> bool:
@@ -204,7 +193,11 @@ class MainWindow(QMainWindow):
             self.live.feature_maps,
         )
 
+        self.data = DataMenu(self, self.session)
+        self.actions["data"], self.actions["download"] = self.data.folder_action, self.data.download_action
+        self.load_data, self.download_mnist = self.data.load, self.data.download
         self.panel = TrainingPanel(self.actions)
+        self.data.show_in(self.panel.data_label)
         self.train_button, self.step_button = self.panel.train_button, self.panel.step_button
         self.my_digits = MyDigits(self, self.session, self.draw, self.panel.my_digits_label)
         self.store = self.my_digits.store
@@ -299,52 +292,12 @@ class MainWindow(QMainWindow):
         for action in self.language_actions.actions():
             action.setChecked(action.data() == code)
 
-    # -- data ---------------------------------------------------------------------------------------
-    def load_data(self, folder: str) -> None:
-        self.panel.data_label.setText(f"Loading MNIST from {folder}…")
-        self.session.load_data(folder)
-
-    def _data_failed(self, message: str) -> None:
-        self.panel.data_label.setText(self._data_description)
-        self.warn(message)
-
-    def _data_loaded(self, description: str, folder: str) -> None:
-        self._data_description = description
-        self.panel.data_label.setText(description)
-        self.settings.setValue("data/folder", folder)
-
-    def download_mnist(self) -> None:
-        if self.download_dialog is not None:
-            return
-        self.download_dialog = DownloadDialog(self.mnist_home, self.download_mirrors, self.download_md5s, self)
-        self.download_dialog.succeeded.connect(self._downloaded)
-        self.download_dialog.failed.connect(self._download_failed)
-        self.download_dialog.ended.connect(self._download_closed)
-        self.download_dialog.start()
-
-    def _downloaded(self, folder: str) -> None:
-        self.statusBar().showMessage(f"MNIST downloaded to {folder}", 5000)
-        self.load_data(folder)
-
-    def _download_failed(self, message: str) -> None:
-        self.warn(f"Download failed.\n\n{message}")
-
-    def _download_closed(self) -> None:
-        self.download_dialog = None
-
-    def choose_data_folder(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Folder with the MNIST IDX files")
-        if not folder and has_mnist(self.mnist_home):
-            folder = str(self.mnist_home)  # downloaded in an earlier session
-        if folder:
-            self.load_data(folder)
-
+    # -- training -----------------------------------------------------------------------------------
     def _source_changed(self) -> None:
         source = self.panel.source.currentData()
         self.settings.setValue("training/source", source)
         self.session.set_source(source, self.my_digits.training_data() if "mine" in source.split("+") else None)
 
-    # -- training -----------------------------------------------------------------------------------
     def toggle_training(self) -> None:
         if self.running:
             self.session.pause()
@@ -497,8 +450,7 @@ class MainWindow(QMainWindow):
 
     def shutdown(self, timeout_ms: int = CLOSE_WAIT_MS) -> bool:
         """Stop training after the step in progress (a teach after its step) and join the worker thread."""
-        if self.download_dialog is not None:
-            self.download_dialog.stop()
+        self.data.stop()
         return self.session.shutdown(timeout_ms)
 
 
