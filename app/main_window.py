@@ -10,7 +10,7 @@ import os
 import torch
 from PySide6.QtCore import QByteArray, QLocale, QSettings, Qt, QTimer, QTranslator
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QIcon, QKeySequence
-from PySide6.QtWidgets import QApplication, QDockWidget, QFileDialog, QMainWindow, QMessageBox, QSplitter
+from PySide6.QtWidgets import QApplication, QFileDialog, QMainWindow, QMessageBox, QSplitter
 
 from lenet_core.checkpoint import CheckpointError, load_checkpoint
 from lenet_core.inference import DEFAULT_WEIGHTS, RESOURCES, classify
@@ -27,7 +27,7 @@ from .live_view import LiveView
 from .my_digits import BEFORE_TEACHING_NAME, MyDigits
 from .session import APP_NAME, AUTOSAVE_NAME, Session
 from .training_panel import DEFAULT_SOURCE, TrainingPanel
-from .tutorial_panel import TutorialPanel
+from .tutorial_panel import TutorialPanel, tutorial_dock
 from .worker import Progress
 
 __all__ = ["APP_NAME", "AUTOSAVE_NAME", "BEFORE_TEACHING_NAME", "MainWindow", "main_window_for_app"]
@@ -216,16 +216,7 @@ class MainWindow(QMainWindow):
         self.tutorial = TutorialPanel(self.net)
         self.tutorial.weights_changed.connect(self.session.weights_edited_here)
         self.tutorial.forward_done.connect(self.update_prediction)
-        self.tutorial_dock = QDockWidget("Tutorial", self)
-        self.tutorial_dock.setObjectName("tutorial_dock")
-        self.tutorial_dock.setWidget(self.tutorial)
-        self.tutorial_dock.toggleViewAction().setText("&Tutorial: the training step line by line")
-        self.tutorial_dock.toggleViewAction().setShortcut(QKeySequence("Ctrl+Shift+T"))
-        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.tutorial_dock)
-        self.tutorial_dock.hide()
-        self.tutorial_dock.visibilityChanged.connect(
-            lambda visible: visible and self.resizeDocks([self.tutorial_dock], [460], Qt.Orientation.Horizontal)
-        )
+        self.tutorial_dock = tutorial_dock(self.tutorial, self)
         self._drawing_version = 0
         self._input_version, self._input = -1, None  # the prepared drawing, and the drawing version it is of
         self._tutorial_version = -1

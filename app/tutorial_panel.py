@@ -9,13 +9,15 @@ import numpy as np
 import pyqtgraph as pg
 import torch
 from PySide6.QtCore import QEvent, Qt, Signal
-from PySide6.QtGui import QFontDatabase
+from PySide6.QtGui import QFontDatabase, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
+    QDockWidget,
     QGridLayout,
     QHBoxLayout,
     QLabel,
     QListWidget,
+    QMainWindow,
     QPushButton,
     QSpinBox,
     QTextBrowser,
@@ -225,3 +227,18 @@ class TutorialPanel(QWidget):
         if event.type() == QEvent.Type.LanguageChange:
             self.retranslate()
         super().changeEvent(event)
+
+
+def tutorial_dock(tutorial: TutorialPanel, window: QMainWindow) -> QDockWidget:
+    """The tutorial docked on the window's right, hidden until asked for (View menu, Ctrl+Shift+T)."""
+    dock = QDockWidget("Tutorial", window)
+    dock.setObjectName("tutorial_dock")
+    dock.setWidget(tutorial)
+    dock.toggleViewAction().setText("&Tutorial: the training step line by line")
+    dock.toggleViewAction().setShortcut(QKeySequence("Ctrl+Shift+T"))
+    window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+    dock.hide()
+    dock.visibilityChanged.connect(
+        lambda visible: visible and window.resizeDocks([dock], [460], Qt.Orientation.Horizontal)
+    )
+    return dock
