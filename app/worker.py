@@ -21,7 +21,6 @@ from lenet_core.datasets import Mnist, TensorData, load_mnist
 from lenet_core.model import new_model, non_finite
 from lenet_core.pen_digits import WINDOW_PEN_VARIANTS, RenderingStopped, mix
 from lenet_core.pen_digits import training_set as pen_training_set
-from lenet_core.preprocess import PAD, denormalize
 from lenet_core.teaching import Remembered, teach_drawing
 from lenet_core.threads import CORES, lower_priority, use_threads
 from lenet_core.training import (
@@ -279,9 +278,7 @@ class TrainingWorker(QObject):
             result = evaluate(net, self.data.test, should_stop=self.closing.is_set)
         except EvaluationStopped:
             return
-        pixels = denormalize(self.data.test.images[:, 0, PAD:-PAD, PAD:-PAD])
-        images = (pixels * 255).round().to(torch.uint8).numpy()
-        self.evaluated.emit(images, self.data.test.labels.numpy(), result.predictions.numpy())
+        self.evaluated.emit(self.data.test.pixels().numpy(), self.data.test.labels.numpy(), result.predictions.numpy())
 
     @Slot(object)
     @reported("re-drawing your saved digits")

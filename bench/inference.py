@@ -34,7 +34,7 @@ def single_image_ms(test, calls: int) -> list[float]:
     net = default_model()
     times = []
     for i in range(calls + 50):  # the first 50 are a warm-up
-        input = test.images[i : i + 1]
+        input = test.inputs(slice(i, i + 1))
         started = time.perf_counter()
         classify(net, input)
         times.append((time.perf_counter() - started) * 1e3)

@@ -76,7 +76,7 @@ def engine(train, steps: int):
 
 def measure(steps: int = 150, repeats: int = 7) -> dict[str, float]:
     data = load_mnist(require_mnist(), need_test=False)
-    runs = {"plain": plain_loop(data.train.images, data.train.labels, steps), "engine": engine(data.train, steps)}
+    runs = {"plain": plain_loop(data.train.inputs(), data.train.labels, steps), "engine": engine(data.train, steps)}
     for run in runs.values():  # warm-up: first-call allocations and kernel selection
         run()
     results = interleaved(runs, repeats)

@@ -1,4 +1,4 @@
-"""MNIST (and MNIST-like IDX data) from a folder, held in memory as ready tensors."""
+"""MNIST (and MNIST-like IDX data) from a folder, held in memory as tensors."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import torch
 
 from .idx import IdxFormatError, read_images, read_labels
 from .model import INPUT_SHAPE
-from .preprocess import normalize_batch
+from .preprocess import FIELD, PAD, denormalize, normalize_batch, pixels_to_inputs
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +40,9 @@ class MnistFiles:
 
 @dataclass
 class TensorData:
-    """Images as N x 1 x 32 x 32 normalised float32 and labels as N int64, ready for the model."""
+    """Images (N x 1 x 32 x 32) and N int64 labels. Images are kept as uint8 pixels padded to 32x32 (MNIST, pen
+    digits, My digits: a quarter of the memory of model inputs) or as normalised float32 model inputs; inputs() gives
+    them as the model reads them, a batch at a time."""
 
     images: torch.Tensor
     labels: torch.Tensor
@@ -50,8 +52,13 @@ class TensorData:
     sampled: tuple[tuple[int, int, int], ...] = ()
 
     def __post_init__(self) -> None:
-        if self.images.ndim != 4 or self.images.shape[1:] != INPUT_SHAPE:
-            raise ValueError(f"{self.name or 'data'}: images must be N x 1 x 32 x 32, got {tuple(self.images.shape)}")
+        pixels = self.images.dtype == torch.uint8
+        inputs = self.images.is_floating_point()
+        if self.images.shape[1:] != INPUT_SHAPE or not (pixels or inputs):
+            raise ValueError(
+                f"{self.name or 'data'}: images must be N x 1 x 32 x 32 uint8 or float, "
+                f"got {tuple(self.images.shape)} {self.images.dtype}"
+            )
         if self.labels.shape != (self.images.shape[0],):
             raise ValueError(
                 f"{self.name or 'data'}: {self.images.shape[0]} images but labels of shape {tuple(self.labels.shape)}"
@@ -59,6 +66,23 @@ class TensorData:
 
     def __len__(self) -> int:
         return int(self.labels.shape[0])
+
+    def inputs(self, index: torch.Tensor | slice | None = None) -> torch.Tensor:
+        """The images at index (a tensor of indices or a slice; all if None) as the model reads them: N x 1 x 32 x 32
+        normalised float32, made now from the pixels kept."""
+        if index is None:
+            images = self.images
+        elif isinstance(index, slice):
+            images = self.images[index]
+        else:
+            images = self.images.index_select(0, index)
+        return pixels_to_inputs(images) if images.dtype == torch.uint8 else images
+
+    def pixels(self) -> torch.Tensor:
+        """All the images as N x 28 x 28 uint8 pixels: as kept, or made back from model inputs."""
+        if self.images.dtype == torch.uint8:
+            return self.images[:, 0, PAD:-PAD, PAD:-PAD].contiguous()
+        return denormalize(self.images[:, 0, PAD:-PAD, PAD:-PAD]).mul_(255).round_().to(torch.uint8)
 
     @property
     def epoch_size(self) -> int:
@@ -101,16 +125,20 @@ class TensorData:
         if len(parts) == 1 and not sampled:
             return parts[0]
         names = " + ".join(p.name for p in parts if p.name)
-        return cls(
-            torch.cat([p.images for p in parts]), torch.cat([p.labels for p in parts]), name or names, tuple(sampled)
-        )
+        kept = {p.images.dtype for p in parts}
+        images = [p.images for p in parts] if len(kept) == 1 else [p.inputs() for p in parts]  # pixels with inputs
+        return cls(torch.cat(images), torch.cat([p.labels for p in parts]), name or names, tuple(sampled))
 
     @classmethod
     def from_arrays(cls, images: np.ndarray, labels: np.ndarray, name: str = "") -> TensorData:
-        """From N x 28 x 28 uint8 images and N labels."""
-        if images.shape[1:] != (28, 28):
-            raise ValueError(f"{name or 'data'}: images must be 28x28, got {images.shape[1]}x{images.shape[2]}")
-        return cls(normalize_batch(images), torch.from_numpy(labels.astype(np.int64)), name)
+        """From N x 28 x 28 images (uint8, kept as pixels; [0, 1] floats, made model inputs) and N labels."""
+        if images.ndim != 3 or images.shape[1:] != (FIELD, FIELD):
+            raise ValueError(f"{name or 'data'}: images must be N x 28 x 28, got {images.shape}")
+        if images.dtype == np.uint8:
+            pixels = torch.nn.functional.pad(torch.from_numpy(images), (PAD, PAD, PAD, PAD)).unsqueeze(1)
+        else:
+            pixels = normalize_batch(images)
+        return cls(pixels, torch.from_numpy(labels.astype(np.int64)), name)
 
 
 @dataclass

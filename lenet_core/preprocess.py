@@ -23,10 +23,16 @@ INK_THRESHOLD = 0.1  # fraction of full intensity that counts as ink for croppin
 
 def normalize_batch(images: np.ndarray | torch.Tensor) -> torch.Tensor:
     """N x 28 x 28 uint8 (or [0, 1] floats) -> N x 1 x 32 x 32 float32, padded and normalised as in training."""
-    x = torch.as_tensor(images)
-    x = x.float().div_(255.0) if x.dtype == torch.uint8 else x.float()
-    x = torch.nn.functional.pad(x.unsqueeze(1), (PAD, PAD, PAD, PAD))
-    return x.sub_(MNIST_MEAN).div_(MNIST_STD).contiguous()
+    x = torch.nn.functional.pad(torch.as_tensor(images), (PAD, PAD, PAD, PAD)).unsqueeze(1)  # a new tensor
+    if x.dtype == torch.uint8:
+        return pixels_to_inputs(x)
+    return x.float().sub_(MNIST_MEAN).div_(MNIST_STD)
+
+
+def pixels_to_inputs(pixels: torch.Tensor) -> torch.Tensor:
+    """uint8 pixels, already padded (N x 1 x 32 x 32) -> normalised float32 model inputs, in one pass: each training
+    batch of pixels kept in memory comes through here."""
+    return pixels.float().mul_(1.0 / (255.0 * MNIST_STD)).sub_(MNIST_MEAN / MNIST_STD)
 
 
 def denormalize(x: torch.Tensor) -> torch.Tensor:

@@ -368,7 +368,7 @@ class Trainer:
             self._epoch_started = time.perf_counter()
         index = self._order[self._position : self._position + self.config.batch_size]
         self._position += len(index)
-        inputs = self.train_data.images.index_select(0, index)
+        inputs = self.train_data.inputs(index)
         targets = self.train_data.labels.index_select(0, index)
         if self.config.augment:
             inputs = augment_batch(inputs, self.generator)
@@ -426,12 +426,12 @@ class Trainer:
                 targets = [labels.index_select(0, index)]
                 if also is not None and len(also):
                     index = torch.randperm(len(also), generator=self.generator)[:also_per_step]
-                    inputs.append(augment_batch(also.images.index_select(0, index), self.generator))
+                    inputs.append(augment_batch(also.inputs(index), self.generator))
                     targets.append(also.labels.index_select(0, index))
                 for k, data in enumerate(replay_sets):
                     share = replay // len(replay_sets) + (k < replay % len(replay_sets))
                     index = torch.randint(len(data), (share,), generator=self.generator)
-                    inputs.append(data.images.index_select(0, index))
+                    inputs.append(data.inputs(index))
                     targets.append(data.labels.index_select(0, index))
                 try:
                     self._sgd_step(torch.cat(inputs), torch.cat(targets))
@@ -601,7 +601,7 @@ def evaluate(
     for start in range(0, len(data), batch_size):
         if should_stop is not None and should_stop():
             raise EvaluationStopped(f"stopped after {start} of {len(data)} images")
-        x = data.images[start : start + batch_size].to(device).contiguous(memory_format=torch.channels_last)
+        x = data.inputs(slice(start, start + batch_size)).to(device).contiguous(memory_format=torch.channels_last)
         y = data.labels[start : start + batch_size].to(device)
         output = net(x)
         loss_sum += float(F.cross_entropy(output, y, reduction="sum"))

@@ -38,8 +38,8 @@ def test_save_load_gives_identical_predictions(tmp_path, mnist_dir):
         assert torch.equal(net.state_dict()[name], value), name
     with torch.inference_mode():
         # the trainer's copy is channels-last, so its kernels (not its weights) differ in the last bits
-        expected = trainer.net.eval()(data.test.images)
-        got = net(data.test.images)
+        expected = trainer.net.eval()(data.test.inputs())
+        got = net(data.test.inputs())
     torch.testing.assert_close(got, expected)
     # The same answers, except where two logits are so close that the kernels' rounding may order them either way.
     top2 = expected.topk(2, dim=1).values

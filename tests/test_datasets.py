@@ -61,15 +61,40 @@ def test_missing_and_empty_folders(tmp_path):
 
 def test_loaded_tensors_are_ready(mnist_dir):
     data = load_mnist(mnist_dir)
-    assert data.train.images.shape == (600, 1, 32, 32) and data.train.images.dtype == torch.float32
-    assert data.train.labels.dtype == torch.int64
     images, labels = fake_digits(600, seed=1)
+    # kept as the file's pixels, padded (a quarter of the memory of model inputs)
+    assert data.train.images.dtype == torch.uint8 and data.train.images.shape == (600, 1, 32, 32)
+    assert torch.equal(data.train.pixels(), torch.from_numpy(images))
+    assert not data.train.images[:, :, :2, :].any() and not data.train.images[:, :, :, -2:].any()
+    assert data.train.labels.dtype == torch.int64
     assert torch.equal(data.train.labels, torch.from_numpy(labels).long())
+    inputs = data.train.inputs()
+    assert inputs.shape == (600, 1, 32, 32) and inputs.dtype == torch.float32
     # padding is the normalised background, the inside is the normalised image
     background = -MNIST_MEAN / MNIST_STD
-    assert torch.allclose(data.train.images[:, :, :2, :], torch.tensor(background))
+    assert torch.allclose(inputs[:, :, :2, :], torch.tensor(background))
     expected = (torch.from_numpy(images[0]).float() / 255 - MNIST_MEAN) / MNIST_STD
-    assert torch.allclose(data.train.images[0, 0, 2:30, 2:30], expected)
+    assert torch.allclose(inputs[0, 0, 2:30, 2:30], expected)
+    # a batch by indices or by a slice is the same as those of all the inputs
+    index = torch.tensor([5, 0, 599])
+    assert torch.equal(data.train.inputs(index), inputs[index])
+    assert torch.equal(data.train.inputs(slice(10, 20)), inputs[10:20])
+    # pixels back from model inputs are the pixels
+    as_inputs = TensorData(inputs, data.train.labels)
+    assert torch.equal(as_inputs.pixels(), data.train.pixels()) and torch.equal(as_inputs.inputs(index), inputs[index])
+
+
+def test_joined_pixels_stay_pixels_and_mixed_become_inputs(mnist_dir):
+    data = load_mnist(mnist_dir)
+    joined = TensorData.join([data.train, data.test])
+    assert joined.images.dtype == torch.uint8 and len(joined) == len(data.train) + len(data.test)
+    mixed = TensorData.join([data.train, TensorData(data.test.inputs(), data.test.labels)])
+    assert mixed.images.dtype == torch.float32
+    torch.testing.assert_close(mixed.inputs(), torch.cat([data.train.inputs(), data.test.inputs()]))
+    with pytest.raises(ValueError, match="N x 1 x 32 x 32 uint8 or float"):
+        TensorData(torch.zeros(3, 1, 28, 28, dtype=torch.uint8), torch.zeros(3, dtype=torch.long))
+    with pytest.raises(ValueError, match="N x 1 x 32 x 32 uint8 or float"):
+        TensorData(torch.zeros(3, 1, 32, 32, dtype=torch.int64), torch.zeros(3, dtype=torch.long))
 
 
 def test_label_count_mismatch_names_files(tmp_path):

@@ -65,7 +65,7 @@ def test_tutorial_preset_is_the_tutorials_optimizer(data):
     # one step is exactly: weight <- weight - lr * grad
     net = trainer.net
     before = net.fc3.bias.detach().clone()
-    x, y = data.train.images[:64], data.train.labels[:64]
+    x, y = data.train.inputs(slice(0, 64)), data.train.labels[:64]
     trainer.train_step(x, y)
     reference = new_model(0)
     loss = F.cross_entropy(reference(x), y)
@@ -117,7 +117,7 @@ def test_diverging_run_restores_the_weights_it_started_from(data):
         assert torch.equal(value, started[name]), name
     assert not trainer.optimizer.state  # the momentum that blew up is forgotten
     with torch.inference_mode():
-        assert torch.isfinite(trainer.net.eval()(data.train.images[:64])).all()
+        assert torch.isfinite(trainer.net.eval()(data.train.inputs(slice(0, 64)))).all()
     with pytest.raises(TrainingDiverged):
         trainer.train_step(torch.full((2, 1, 32, 32), float("nan")), torch.tensor([0, 1]))
 
@@ -129,7 +129,7 @@ def test_divergence_after_an_epoch_goes_back_to_that_epochs_end(data):
     trainer.step()
     trainer.step()  # the weights move on from the epoch's end...
     assert not torch.equal(trainer.net.fc3.weight, after_epoch_2["fc3.weight"])
-    nan = torch.full_like(data.train.images, float("nan"))
+    nan = torch.full_like(data.train.inputs(), float("nan"))
     trainer.train_data = TensorData(nan, data.train.labels)  # ...then a batch makes the loss NaN
     with pytest.raises(TrainingDiverged, match="the end of epoch 2 were restored"):
         trainer.step()
@@ -238,7 +238,7 @@ def test_teach_samples_the_users_other_digits_and_stops_when_asked(data):
     many = TensorData(data.train.images[:500].repeat(20, 1, 1, 1), data.train.labels[:500].repeat(20))  # 10,000
     batches: list[int] = []
     hook = trainer.net.register_forward_pre_hook(lambda module, args: batches.append(len(args[0])))
-    image, label = data.test.images[:1], data.test.labels[:1]
+    image, label = data.test.inputs(slice(0, 1)), data.test.labels[:1]
     trainer.teach(image, label, also=many, max_steps=4, min_steps=4)
     training_batches = [n for n in batches if n > 1]  # the checks of the new example run on it alone
     assert training_batches == [1 + 64 + 128] * 4
