@@ -171,7 +171,8 @@ class TrainingPanel(QWidget):
         self._last_progress: tuple[float, int] | None = None  # when the read-out last showed a step, and which
 
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
+        # Clear of the window's right edge, as the drawing column is of its left edge (the style's margin).
+        layout.setContentsMargins(0, 0, layout.contentsMargins().right(), 0)
         layout.addWidget(data_box)
         layout.addWidget(params)
         layout.addLayout(buttons)
