@@ -104,6 +104,7 @@ class MainWindow(QMainWindow):
 
         session.status.connect(self.statusBar().showMessage)
         session.failed.connect(self.warn)
+        session.diverged.connect(self._diverged)
         session.running_changed.connect(self._set_running)
         session.weights_replacing.connect(self.tutorial.weights_replaced)  # a walk half-way holds the old graph
         session.weights_shown.connect(self.update_prediction)
@@ -327,6 +328,10 @@ class MainWindow(QMainWindow):
         if progress.last is not None:
             self.panel.show_step(progress.last, at_once=not self.running)  # one Step: at once
 
+    def _diverged(self, message: str) -> None:
+        if not self._closing:
+            QMessageBox.warning(self, "Training diverged", f"Training stopped: {message}.")
+
     def warn(self, message: str) -> None:
         if self._closing:
             log.warning("while closing: %s", message)
@@ -409,7 +414,7 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         if not self._closing:
-            self._closing = True
+            self._closing = self.session.closing = True
             self.setEnabled(False)  # nothing new starts while the work in progress winds down
         if not self.shutdown(CLOSE_WAIT_MS):
             # Work that no stop flag cuts short (building the engine, a folder loading): destroying a running QThread

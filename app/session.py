@@ -52,7 +52,7 @@ def has_mnist(folder: Path) -> bool:
 
 
 class Session(QObject):
-    """The weights the window shows, the training worker, data, checkpoints and My digits (see the module's doc)."""
+    """The weights the window shows, the training worker, training, data, checkpoints (see the module's doc)."""
 
     # To the worker, queued to its thread.
     request_load_data = Signal(str)
@@ -65,6 +65,7 @@ class Session(QObject):
     # To the window.
     status = Signal(str, int)  # a message for the status bar, and for how many ms (0: until the next one)
     failed = Signal(str)  # what the user must be told and acknowledge
+    diverged = Signal(str)  # a run stopped because its loss became NaN or infinite: why, and what was restored
     running_changed = Signal(bool)
     weights_replacing = Signal()  # net is about to be overwritten in place (a tutorial walk holds its graph)
     weights_shown = Signal()  # net holds other weights now: predict again
@@ -90,8 +91,7 @@ class Session(QObject):
         # Rendered pen digits are kept between sessions; below data_home when one is given (tests).
         self.cache_home = self.data_home / "cache" if data_home is not None else default_cache_home()
         self.config = config  # the hyper-parameters in use, saved with the weights
-        self.closing = False  # shutdown() began: what the worker still reports is not acted on
-        self.source = "mnist+pen"  # what training runs on (the worker's default until set_source)
+        self.closing = False  # the window is closing: a finished or stopped run is no longer reported or autosaved
         self.checkpoint_path: Path | None = None
         self.running = False
         self.evaluating = False  # an evaluation asked for and not answered yet
@@ -104,6 +104,7 @@ class Session(QObject):
         self.thread.setObjectName("training")
         self.worker = TrainingWorker(weights, config, pen_digits or "shipped", self.cache_home)
         self.worker.moveToThread(self.thread)
+        self.source = self.worker.source  # what training runs on, until set_source
         self.thread.started.connect(self.worker.start)
         self.thread.finished.connect(self.worker.deleteLater)
         self.request_load_data.connect(self.worker.load_data)
@@ -189,7 +190,7 @@ class Session(QObject):
         if self.closing:
             return
         if reason == "diverged":
-            self.failed.emit(f"Training diverged and stopped: {message}.")
+            self.diverged.emit(message)
         elif reason == "finished":
             self.status.emit(f"Training finished: {message}", 10000)
             self.autosave()
@@ -259,8 +260,9 @@ class Session(QObject):
         except CheckpointError as exc:
             self._failed(f"Could not open the checkpoint. The current model is kept.\n\n{exc}")
             return None
+        if not self.replace_weights(checkpoint.model, f"Loaded {Path(name).name}"):
+            return None
         self.checkpoint_path = Path(name)
-        self.replace_weights(checkpoint.model, f"Loaded {Path(name).name}")
         return checkpoint
 
     def save_checkpoint(self, name: str | os.PathLike) -> bool:

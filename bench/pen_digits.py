@@ -126,6 +126,7 @@ class WindowReader:
         settings = QSettings(f"{home}/settings.ini", QSettings.Format.IniFormat)
         settings.setValue("ui/language", "en")
         self.messages: list[str] = []
+        self._warning = QMessageBox.warning  # put back by close()
         QMessageBox.warning = lambda *args: self.messages.append(args[2])  # a box would wait for a click no one makes
         self.window = window = MainWindow(data_dir=data_dir, settings=settings, data_home=home)
         self.loop = QEventLoop()
@@ -142,6 +143,12 @@ class WindowReader:
         if window.canvas.pen_width != AS_DRAWN.pen_width[0]:
             raise RuntimeError(f"the canvas pen is {window.canvas.pen_width} wide, the digits were placed for 18")
         self.spin()
+
+    def close(self) -> None:
+        from PySide6.QtWidgets import QMessageBox
+
+        self.window.close()
+        QMessageBox.warning = self._warning
 
     def spin(self) -> None:
         """One pass of the event loop: what is due now (zero-delay timers, repaints) runs."""
@@ -257,7 +264,7 @@ def measure(
                     }
                 )
         notes = list(reader.messages)
-        reader.window.close()
+        reader.close()
         app.processEvents()
 
     core_on_chosen = core[chosen]

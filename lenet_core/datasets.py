@@ -13,7 +13,7 @@ import torch
 
 from .idx import IdxFormatError, read_images, read_labels
 from .model import INPUT_SHAPE
-from .preprocess import FIELD, PAD, denormalize, normalize_batch, pixels_to_inputs
+from .preprocess import FIELD, PAD, denormalize, normalize_batch, pad_pixels, pixels_to_inputs
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ class TensorData:
     digits, My digits: a quarter of the memory of model inputs) or as normalised float32 model inputs; inputs() gives
     them as the model reads them, a batch at a time."""
 
-    images: torch.Tensor
+    images: torch.Tensor  # as kept: uint8 pixels or float inputs (the model takes inputs(), never this as it is)
     labels: torch.Tensor
     name: str = ""
     # Parts drawn afresh each epoch, as (start, stop, count): an epoch takes `count` random images of
@@ -69,7 +69,8 @@ class TensorData:
 
     def inputs(self, index: torch.Tensor | slice | None = None) -> torch.Tensor:
         """The images at index (a tensor of indices or a slice; all if None) as the model reads them: N x 1 x 32 x 32
-        normalised float32, made now from the pixels kept."""
+        normalised float32, made now from the pixels kept (of data kept as inputs: the tensor kept, or a view of it,
+        for a slice or all; not to be changed in place)."""
         if index is None:
             images = self.images
         elif isinstance(index, slice):
@@ -134,10 +135,7 @@ class TensorData:
         """From N x 28 x 28 images (uint8, kept as pixels; [0, 1] floats, made model inputs) and N labels."""
         if images.ndim != 3 or images.shape[1:] != (FIELD, FIELD):
             raise ValueError(f"{name or 'data'}: images must be N x 28 x 28, got {images.shape}")
-        if images.dtype == np.uint8:
-            pixels = torch.nn.functional.pad(torch.from_numpy(images), (PAD, PAD, PAD, PAD)).unsqueeze(1)
-        else:
-            pixels = normalize_batch(images)
+        pixels = pad_pixels(images) if images.dtype == np.uint8 else normalize_batch(images)
         return cls(pixels, torch.from_numpy(labels.astype(np.int64)), name)
 
 

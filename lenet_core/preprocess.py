@@ -29,6 +29,11 @@ def normalize_batch(images: np.ndarray | torch.Tensor) -> torch.Tensor:
     return x.float().sub_(MNIST_MEAN).div_(MNIST_STD)
 
 
+def pad_pixels(images: np.ndarray | torch.Tensor) -> torch.Tensor:
+    """N x 28 x 28 uint8 pixels -> N x 1 x 32 x 32 uint8, padded with blank: how training data is kept."""
+    return torch.nn.functional.pad(torch.as_tensor(images), (PAD, PAD, PAD, PAD)).unsqueeze(1)
+
+
 def pixels_to_inputs(pixels: torch.Tensor) -> torch.Tensor:
     """uint8 pixels, already padded (N x 1 x 32 x 32) -> normalised float32 model inputs, in one pass: each training
     batch of pixels kept in memory comes through here."""

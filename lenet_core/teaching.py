@@ -17,7 +17,7 @@ import torch
 
 from .datasets import TensorData
 from .pen_digits import redraw, redraw_all
-from .preprocess import normalize_batch
+from .preprocess import normalize_batch, pad_pixels
 from .strokes import Stroke
 from .training import Trainer
 
@@ -30,17 +30,19 @@ REMEMBERED_DRAWINGS = 640  # the most recent taught drawings remembered so
 
 
 class Remembered:
-    """Re-drawings of the drawings taught so far, mixed into later teaches with the user's saved digits."""
+    """Re-drawings of the drawings taught so far, mixed into later teaches with the user's saved digits; kept as
+    pixels, as the saved digits are (a join of the two stays pixels)."""
 
     def __init__(self) -> None:
-        self._images: list[torch.Tensor] = []
+        self._images: list[torch.Tensor] = []  # each REMEMBERED_VARIANTS x 1 x 32 x 32 uint8
         self._labels: list[int] = []
 
     def __len__(self) -> int:
         return len(self._labels)
 
-    def add(self, images: torch.Tensor, label: int) -> None:
-        self._images.append(images[:REMEMBERED_VARIANTS].clone())
+    def add(self, pixels: np.ndarray, label: int) -> None:
+        """Re-drawings (N x 28 x 28 uint8) of one drawing taught as label: the first REMEMBERED_VARIANTS are kept."""
+        self._images.append(pad_pixels(np.ascontiguousarray(pixels[:REMEMBERED_VARIANTS])))
         self._labels.append(int(label))
         del self._images[:-REMEMBERED_DRAWINGS], self._labels[:-REMEMBERED_DRAWINGS]
 
@@ -48,7 +50,7 @@ class Remembered:
         """Re-draw saved drawings (label, strokes), oldest first, e.g. those of earlier sessions."""
         if not drawings:
             return
-        images = normalize_batch(redraw_all([s for _, s in drawings], REMEMBERED_VARIANTS, np.random.default_rng(seed)))
+        images = redraw_all([s for _, s in drawings], REMEMBERED_VARIANTS, np.random.default_rng(seed))
         for k, (label, _) in enumerate(drawings):
             self.add(images[k * REMEMBERED_VARIANTS : (k + 1) * REMEMBERED_VARIANTS], label)
 
@@ -88,8 +90,8 @@ def teach_drawing(
     re-drawings of earlier teaches along, and keeps some of this one's."""
     images = drawing
     if strokes:
-        variants = normalize_batch(redraw(strokes, TEACH_VARIANTS, np.random.default_rng(seed)))
-        images = torch.cat([drawing, variants])
+        pixels = redraw(strokes, TEACH_VARIANTS, np.random.default_rng(seed))
+        images = torch.cat([drawing, normalize_batch(pixels)])
     if remembered is not None:
         also = remembered.with_(also)
     steps, learnt = trainer.teach(
@@ -103,7 +105,7 @@ def teach_drawing(
         max_steps=TEACH_MAX_STEPS,
     )
     if remembered is not None and strokes:
-        remembered.add(variants, label)
+        remembered.add(pixels, label)
     with torch.inference_mode():
         trainer.net.eval()
         probabilities = torch.softmax(trainer.net(drawing.to(trainer.device)).float(), 1)[0].cpu()

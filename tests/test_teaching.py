@@ -84,13 +84,15 @@ def test_a_deliberately_odd_style_is_learnt_and_the_rest_is_not_forgotten():
 def test_remembered_redrawings_come_along_and_are_bounded():
     remembered = Remembered()
     assert remembered.with_(None) is None
-    images = normalize_batch(np.zeros((40, 28, 28), np.uint8))
+    images = np.zeros((40, 28, 28), np.uint8)
     remembered.add(images, 3)
     remembered.add(images, 5)
     both = remembered.with_(None)
     assert len(both) == 2 * REMEMBERED_VARIANTS and sorted(set(both.labels.tolist())) == [3, 5]
     saved = TensorData.from_arrays(np.zeros((7, 28, 28), np.uint8), np.full(7, 1, np.uint8))
-    assert len(remembered.with_(saved)) == 7 + 2 * REMEMBERED_VARIANTS
+    joined = remembered.with_(saved)
+    assert len(joined) == 7 + 2 * REMEMBERED_VARIANTS
+    assert joined.images.dtype == torch.uint8  # kept as pixels, as the saved digits are: no float copy of them
     for k in range(REMEMBERED_DRAWINGS + 1):
         remembered.add(images, k % 10)
     assert len(remembered) == REMEMBERED_DRAWINGS  # the oldest are let go
