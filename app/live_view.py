@@ -1,16 +1,17 @@
-"""The middle column: how training goes (loss and accuracy plots) and what the network sees (conv1's filters and the
-drawing's feature maps)."""
+"""The middle column: how training goes (loss and accuracy plots) and, in tabs below, what the network sees (conv1's
+filters and the drawing's feature maps) and how each layer fares (layer health)."""
 
 from __future__ import annotations
 
 import torch
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QSplitter, QWidget
+from PySide6.QtWidgets import QSplitter, QTabWidget, QWidget
 
 from lenet_core.inference import Prediction
 from lenet_core.training import EpochEvent
 
 from .feature_maps import FeatureMaps
+from .health_view import LayerHealthView
 from .plots import TrainingPlots
 from .worker import Progress
 
@@ -18,15 +19,26 @@ FEATURE_INTERVAL_MS = 100  # feature maps refresh at most 10 times a second
 
 
 class LiveView(QSplitter):
-    """Plots above, feature maps below; the feature maps follow the newest prediction, at most every 100 ms."""
+    """Plots above; feature maps and layer health below, in tabs. The feature maps follow the newest prediction, at
+    most every 100 ms."""
 
     def __init__(self, net: torch.nn.Module, parent: QWidget | None = None) -> None:
         super().__init__(Qt.Orientation.Vertical, parent)
         self.net = net  # the GUI's copy of the weights, whose filters are shown
         self.plots = TrainingPlots()
         self.feature_maps = FeatureMaps()
+        self.health = LayerHealthView()
+        self.tabs = QTabWidget()
+        self.tabs.setObjectName("live_tabs")
+        self.tabs.setDocumentMode(True)
+        self.tabs.addTab(self.feature_maps, "Feature maps")
+        self.tabs.addTab(self.health, "Layer health")
+        self.tabs.setTabToolTip(
+            1, "Update ratio, gradient and weight norms and dead ReLUs of each layer while it trains"
+        )
+        self.health.warning_changed.connect(self._health_warning)
         self.addWidget(self.plots)
-        self.addWidget(self.feature_maps)
+        self.addWidget(self.tabs)
         self.setStretchFactor(0, 1)
         self.setStretchFactor(1, 1)
         self._prediction: Prediction | None = None
@@ -46,6 +58,17 @@ class LiveView(QSplitter):
 
     def add_progress(self, progress: Progress) -> None:
         self.plots.add_losses(progress.steps, progress.losses)
+        self.health.add(progress.health)
+
+    def clear(self) -> None:
+        """New weights: the curves of the old ones go."""
+        self.plots.clear()
+        self.health.clear()
+
+    def _health_warning(self, verdict: str) -> None:
+        """The tab says so even while the feature maps are shown."""
+        self.tabs.setTabText(1, "Layer health ⚠" if verdict else "Layer health")
+        self.tabs.setTabToolTip(1, verdict or "Update ratio, gradient and weight norms and dead ReLUs of each layer")
 
     def add_epoch(self, event: EpochEvent) -> None:
         if event.test_accuracy is not None:

@@ -302,7 +302,7 @@ class MainWindow(QMainWindow):
 
     def reset_weights(self) -> None:
         self.session.replace_weights(new_model().state_dict(), "Weights reset to random values")
-        self.plots.clear()
+        self.live.clear()
 
     def use_shipped_weights(self) -> None:
         try:

@@ -18,6 +18,7 @@ import torch
 from PySide6.QtCore import QObject, Signal, Slot
 
 from lenet_core.datasets import Mnist, TensorData, load_mnist
+from lenet_core.health import LayerHealth
 from lenet_core.model import new_model, non_finite
 from lenet_core.pen_digits import WINDOW_PEN_VARIANTS, RenderingStopped, mix
 from lenet_core.pen_digits import training_set as pen_training_set
@@ -40,15 +41,25 @@ log = logging.getLogger(__name__)
 # 10 Hz, and each weight snapshot means a prediction, the probability bars and the feature maps redrawn.
 PROGRESS_INTERVAL_S = 1 / 10  # hand step results to the GUI at most this often, in batches
 WEIGHTS_INTERVAL_S = 1 / 5  # and a snapshot of the weights at most this often
+HEALTH_INTERVAL_S = 1 / 4  # layer health measured on one step this often (< 0.5 % of training: bench/layer_health.py)
 
 
 @dataclass
 class Progress:
-    """Steps done since the last report: their numbers and losses, and the newest step's event."""
+    """Steps done since the last report: their numbers and losses, the layer health measured on some of them, and
+    the newest step's event."""
 
     steps: list[int] = field(default_factory=list)
     losses: list[float] = field(default_factory=list)
     last: StepEvent | None = None
+    health: list[LayerHealth] = field(default_factory=list)
+
+    def add(self, event: StepEvent) -> None:
+        self.steps.append(event.step)
+        self.losses.append(event.loss)
+        self.last = event
+        if event.health is not None:
+            self.health.append(event.health)
 
 
 def snapshot(net: torch.nn.Module) -> dict[str, torch.Tensor]:
@@ -188,7 +199,9 @@ class TrainingWorker(QObject):
 
     def _new_trainer(self, weights: dict[str, torch.Tensor]) -> Trainer:
         test = self.data.test if self.data else None
-        return Trainer(self._model(weights), self.config.replace(device="cpu"), self._train_set(), test)
+        trainer = Trainer(self._model(weights), self.config.replace(device="cpu"), self._train_set(), test)
+        trainer.health_interval_s = HEALTH_INTERVAL_S
+        return trainer
 
     # -- called from the GUI thread -------------------------------------------------------------
     def weights(self) -> dict[str, torch.Tensor]:
@@ -335,9 +348,7 @@ class TrainingWorker(QObject):
             for event in self._engine().run():
                 now = time.monotonic()
                 if isinstance(event, StepEvent):
-                    pending.steps.append(event.step)
-                    pending.losses.append(event.loss)
-                    pending.last = event
+                    pending.add(event)
                     if now - last_progress >= PROGRESS_INTERVAL_S:
                         self.progress.emit(pending)
                         pending, last_progress = Progress(), now
@@ -371,7 +382,9 @@ class TrainingWorker(QObject):
             self.stopped.emit("diverged", str(exc))
             self._emit_weights(snapshot(self.trainer.net))  # the restored ones
             return
-        self.progress.emit(Progress([event.step], [event.loss], event))
+        one = Progress()
+        one.add(event)
+        self.progress.emit(one)
         if self.trainer.epoch_complete:
             self.epoch_finished.emit(self.trainer.finish_epoch())
         self._emit_weights(snapshot(self.trainer.net))

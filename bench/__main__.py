@@ -31,6 +31,7 @@ RESULT_PREFIX = "bench-result: "
 BENCHMARKS: dict[str, dict] = {
     "train_throughput": {"steps": 150, "repeats": 7},
     "pixels_kept": {"steps": 150, "repeats": 9},
+    "layer_health": {"steps": 150, "repeats": 9},
     "time_to_accuracy": {},
     "gui_training": {"seconds": 3.0, "repeats": 3, "rounds": 3, "beat_seconds": 8.0},
     "latency": {"moves": 300},

@@ -13,6 +13,7 @@ probe wakes the GUI thread 100 times a second, so it runs in a slice of its own,
 peak resident memory of the window's process.
 
     QT_QPA_PLATFORM=offscreen python bench/gui_training.py [--seconds 3] [--repeats 3] [--rounds 3] [--beat-seconds 8]
+        [--tab features|health]   (what the window shows below its plots: feature maps, or the layer health plot)
 """
 
 from __future__ import annotations
@@ -123,7 +124,7 @@ class Headless(Side):
 class Window(Side):
     """The app's window, shown at 1280x800, a drawn 7 predicted and its feature maps live while it trains."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, tab: str = "features") -> None:
         from app.main_window import MainWindow
 
         self.app = QApplication.instance() or QApplication(sys.argv)
@@ -133,6 +134,8 @@ class Window(Side):
         settings.setValue("training/source", "mnist")  # the data the headless side trains on (Train on: MNIST)
         self.window = MainWindow(data_dir=data_dir, settings=settings, data_home=home)
         self.window.resize(1280, 800)
+        if tab == "health":
+            self.window.live.tabs.setCurrentWidget(self.window.live.health)
         self.window.show()
         self._wait_for(lambda: self.window.worker.data is not None)
         draw_seven(self.window)
@@ -187,10 +190,10 @@ class Window(Side):
         return late
 
 
-def child(kind: str) -> None:
+def child(kind: str, tab: str = "features") -> None:
     """Serve one side: a JSON command per line on stdin, a JSON answer per line on stdout."""
     data_dir = require_mnist()
-    side = Headless(data_dir) if kind == "headless" else Window(data_dir)
+    side = Headless(data_dir) if kind == "headless" else Window(data_dir, tab)
     print(json.dumps({"ready": kind}), flush=True)
     for line in sys.stdin:  # between commands the engine is paused and this thread waits here
         command = json.loads(line)
@@ -206,9 +209,9 @@ def child(kind: str) -> None:
 
 
 class Process:
-    def __init__(self, kind: str) -> None:
+    def __init__(self, kind: str, tab: str = "features") -> None:
         self.popen = subprocess.Popen(
-            [sys.executable, __file__, "--child", kind],
+            [sys.executable, __file__, "--child", kind, "--tab", tab],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
@@ -233,7 +236,9 @@ class Process:
         self.popen.wait()
 
 
-def measure(seconds: float = 3.0, repeats: int = 3, rounds: int = 3, beat_seconds: float = 8.0) -> dict:
+def measure(
+    seconds: float = 3.0, repeats: int = 3, rounds: int = 3, beat_seconds: float = 8.0, tab: str = "features"
+) -> dict:
     """Medians over `rounds` x `repeats` pairs of slices, each round with a fresh window and a fresh headless process.
 
     Two identical windows taking turns trained 2-10 % apart (the medians of 9 pairs each, three runs): a process has
@@ -244,7 +249,7 @@ def measure(seconds: float = 3.0, repeats: int = 3, rounds: int = 3, beat_second
     gui_rates, headless_rates = [], []
     for round_ in range(rounds):
         headless = Process("headless")  # started one after the other: two imports of torch at once slow both
-        window = Process("gui")
+        window = Process("gui", tab)
         try:
             for side in (window, headless):  # a first slice each, not timed: first evaluations, first paints
                 side.ask(train=WARM_UP_S)
@@ -294,13 +299,14 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3, help="pairs of slices in each round")
     parser.add_argument("--rounds", type=int, default=3, help="rounds, each with a fresh pair of processes")
     parser.add_argument("--beat-seconds", type=float, default=8.0, help="length of the heartbeat slice")
+    parser.add_argument("--tab", choices=("features", "health"), default="features", help="shown below the plots")
     parser.add_argument("--child", choices=("gui", "headless"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(args.child)
+        child(args.child, args.tab)
         return
     require_mnist()
-    r = measure(args.seconds, args.repeats, args.rounds, args.beat_seconds)
+    r = measure(args.seconds, args.repeats, args.rounds, args.beat_seconds, args.tab)
     slices = args.repeats * args.rounds
     print(f"headless engine : {r['headless']:8.0f} samples/s (median of {slices} slices of {args.seconds:g} s)")
     print(f"in the window   : {r['gui']:8.0f} samples/s")

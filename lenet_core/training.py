@@ -6,6 +6,7 @@ the CLI prints them, the GUI's worker turns them into Qt signals, the benchmarks
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import logging
@@ -20,6 +21,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .datasets import TensorData
+from .health import HealthProbe, LayerHealth
 from .preprocess import MNIST_MEAN, MNIST_STD
 
 log = logging.getLogger(__name__)
@@ -147,6 +149,7 @@ class StepEvent:
     samples_seen: int
     samples_per_second: float
     elapsed_s: float
+    health: LayerHealth | None = None  # measured on this step (Trainer.health_interval_s), else None
 
 
 @dataclass(frozen=True)
@@ -300,6 +303,12 @@ class Trainer:
         self._running = threading.Event()
         self._running.set()
         self._stop = threading.Event()
+        # Layer health (lenet_core.health) on the first step, then on the first step after each health_interval_s
+        # seconds: a share of the steps that shrinks as steps get quicker. None: never.
+        self.health_interval_s: float | None = None
+        self._probe = HealthProbe(self.net)
+        self._health: LayerHealth | None = None
+        self._health_at: float | None = None  # when health was last measured
 
     def _weights_copy(self) -> dict[str, torch.Tensor]:
         return {k: v.detach().clone() for k, v in self.net.state_dict().items()}
@@ -374,9 +383,10 @@ class Trainer:
             inputs = augment_batch(inputs, self.generator)
         return inputs, targets
 
-    def train_step(self, input: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        """The tutorial's update on one batch, then the lr schedule's step; returns the loss."""
-        loss = self._sgd_step(input, target)
+    def train_step(self, input: torch.Tensor, target: torch.Tensor, health: bool = False) -> torch.Tensor:
+        """The tutorial's update on one batch, then the lr schedule's step; returns the loss. health: measure the
+        layers' health on it (kept for the step's event)."""
+        loss = self._sgd_step(input, target, self._probe if health else None)
         self.scheduler.step()
         return loss
 
@@ -449,14 +459,16 @@ class Trainer:
             for group, value in zip(self.optimizer.param_groups, saved, strict=True):
                 group["lr"] = value
 
-    def _sgd_step(self, input: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        """zero_grad, forward, loss, backward, step. Raises TrainingDiverged before a bad update."""
+    def _sgd_step(self, input: torch.Tensor, target: torch.Tensor, probe: HealthProbe | None = None) -> torch.Tensor:
+        """zero_grad, forward, loss, backward, step. Raises TrainingDiverged before a bad update. With a probe, the
+        layers' health is measured on this step's forward and gradients."""
         input = input.to(self.device, non_blocking=True).contiguous(memory_format=torch.channels_last)
         target = target.to(self.device, non_blocking=True)
         if not self.net.training:  # evaluate() and teach() leave it in eval mode; train() walks every module
             self.net.train()
         self.optimizer.zero_grad(set_to_none=True)
-        output = self.net(input)
+        with probe if probe is not None else contextlib.nullcontext():
+            output = self.net(input)
         loss = self.criterion(output, target)
         if not torch.isfinite(loss):
             # Checked before backward/step, so the weights stay the last finite ones.
@@ -465,6 +477,8 @@ class Trainer:
                 "try a lower learning rate"
             )
         loss.backward()
+        if probe is not None:
+            self._health = probe.measure(self.step_count + 1, self.lr)
         self.optimizer.step()
         return loss.detach()
 
@@ -473,8 +487,13 @@ class Trainer:
         started = time.perf_counter()
         lr = self.lr
         inputs, targets = self.next_batch()
+        health = self.health_interval_s is not None and (
+            self._health_at is None or started - self._health_at >= self.health_interval_s
+        )
+        if health:
+            self._health_at = started
         try:
-            loss = float(self.train_step(inputs, targets))
+            loss = float(self.train_step(inputs, targets, health))
         except TrainingDiverged as exc:
             raise self._diverged(exc) from exc
         n = len(targets)
@@ -494,6 +513,7 @@ class Trainer:
             samples_seen=self.samples_seen,
             samples_per_second=self._samples_per_second,
             elapsed_s=time.perf_counter() - self._epoch_started,
+            health=self._health if health else None,
         )
 
     def finish_epoch(self) -> EpochEvent:
