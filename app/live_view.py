@@ -1,5 +1,5 @@
 """The middle column: how training goes (loss and accuracy plots) and, in tabs below, what the network sees (conv1's
-filters and the drawing's feature maps) and how each layer fares (layer health)."""
+filters and the drawing's feature maps), how each layer fares (layer health) and why the network answers as it does."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from lenet_core.training import EpochEvent
 from .feature_maps import FeatureMaps
 from .health_view import LayerHealthView
 from .plots import TrainingPlots
+from .why_view import WhyView
 from .worker import Progress
 
 FEATURE_INTERVAL_MS = 100  # feature maps refresh at most 10 times a second
@@ -28,11 +29,14 @@ class LiveView(QSplitter):
         self.plots = TrainingPlots()
         self.feature_maps = FeatureMaps()
         self.health = LayerHealthView()
+        self.why = WhyView()
         self.tabs = QTabWidget()
         self.tabs.setObjectName("live_tabs")
         self.tabs.setDocumentMode(True)
         self.tabs.addTab(self.feature_maps, "Feature maps")
         self.tabs.addTab(self.health, "Layer health")
+        self.tabs.addTab(self.why, "Why this answer")
+        self.tabs.setTabToolTip(2, "Which ink of the drawing spoke for the answer, and for another digit")
         self.tabs.setTabToolTip(
             1, "Update ratio, gradient and weight norms and dead ReLUs of each layer while it trains"
         )
@@ -55,6 +59,8 @@ class LiveView(QSplitter):
     def _refresh_features(self) -> None:
         self.feature_maps.show_activations(self._prediction.activations if self._prediction else None)
         self.feature_maps.show_filters(self.net.conv1.weight)
+        if self._prediction is not None:
+            self.why.show_prediction(self.net, self._prediction)
 
     def add_progress(self, progress: Progress) -> None:
         self.plots.add_losses(progress.steps, progress.losses)
