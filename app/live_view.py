@@ -8,6 +8,7 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QSplitter, QTabWidget, QWidget
 
 from lenet_core.inference import Prediction
+from lenet_core.runs import Run, RunLog
 from lenet_core.training import EpochEvent
 
 from .feature_maps import FeatureMaps
@@ -62,14 +63,11 @@ class LiveView(QSplitter):
         if self._prediction is not None:
             self.why.show_prediction(self.net, self._prediction)
 
-    def add_progress(self, progress: Progress) -> None:
-        self.plots.add_losses(progress.steps, progress.losses)
+    def add_progress(self, progress: Progress, runs: RunLog, live: Run | None) -> None:
+        """Steps the session has recorded in `live`, one of `runs`."""
+        self.plots.follow(runs, live)
+        self.plots.add_losses(progress.steps, progress.losses, progress.samples, progress.seconds)
         self.health.add(progress.health)
-
-    def clear(self) -> None:
-        """New weights: the curves of the old ones go."""
-        self.plots.clear()
-        self.health.clear()
 
     def _health_warning(self, verdict: str) -> None:
         """The tab says so even while the feature maps are shown."""

@@ -58,6 +58,13 @@ ACTIONS = {  # the window's actions: text, the method triggered, shortcuts, tip
         "Go back to the weights shipped with the program",
     ),
     "about": ("&About", "about", None, "About this program"),
+    "export_runs": (
+        "&Export runs as CSV…",
+        "export_runs",
+        None,
+        "Every run's loss per step and test accuracy per epoch, with its settings, for a spreadsheet or pandas",
+    ),
+    "clear_runs": ("Clear &runs", "clear_runs", None, "Take every run off the plots (and out of the next autosave)"),
     "evaluate": (
         "&Evaluate: where is it wrong?…",
         "evaluate",
@@ -105,6 +112,7 @@ class MainWindow(QMainWindow):
         session.status.connect(self.statusBar().showMessage)
         session.failed.connect(self.warn)
         session.diverged.connect(self._diverged)
+        session.runs_changed.connect(self._runs_changed)
         session.running_changed.connect(self._set_running)
         session.weights_replacing.connect(self.tutorial.weights_replaced)  # a walk half-way holds the old graph
         session.weights_shown.connect(self.update_prediction)
@@ -123,6 +131,7 @@ class MainWindow(QMainWindow):
             self._source_changed()
         self.panel.source.currentIndexChanged.connect(self._source_changed)
 
+        self.plots.follow(session.runs, None)  # the runs of the last session, from the autosave
         self._restore_window()
         self.statusBar().showMessage(f"Weights: {self.weights_origin}", 8000)
         self.update_prediction()
@@ -228,14 +237,17 @@ class MainWindow(QMainWindow):
     def _build_menus(self) -> None:
         a = self.actions
         menus = (
-            ("&File", [a["open"], a["save"], a["save_as"], None, a["quit"]]),
+            ("&File", [a["open"], a["save"], a["save_as"], None, a["export_runs"], None, a["quit"]]),
             ("&Edit", [self.undo_action, self.redo_action, a["clear"]]),
             (
                 "&Training",
                 [a["train"], a["step"], a["reset"], a["defaults"], a["evaluate"], None, a["download"], a["data"]],
             ),
             ("&My digits", [a["gallery"], None, a["forget"]]),
-            ("&View", [self.plots.log_scale_action(self), self.tutorial_dock.toggleViewAction()]),
+            (
+                "&View",
+                [self.plots.log_scale_action(self), a["clear_runs"], None, self.tutorial_dock.toggleViewAction()],
+            ),
             ("&Help", [a["about"]]),
         )
         for title, items in menus:
@@ -302,7 +314,7 @@ class MainWindow(QMainWindow):
 
     def reset_weights(self) -> None:
         self.session.replace_weights(new_model().state_dict(), "Weights reset to random values")
-        self.live.clear()
+        self.live.health.clear()  # the runs stay, to compare the next one with
 
     def use_shipped_weights(self) -> None:
         try:
@@ -324,7 +336,7 @@ class MainWindow(QMainWindow):
         self.tutorial.setEnabled(not running)  # one model: the tutorial waits while training runs
 
     def _progress(self, progress: Progress) -> None:
-        self.live.add_progress(progress)
+        self.live.add_progress(progress, self.session.runs, self.session.live_run)
         if progress.last is not None:
             self.panel.show_step(progress.last, at_once=not self.running)  # one Step: at once
 
@@ -387,6 +399,27 @@ class MainWindow(QMainWindow):
 
     def save_checkpoint_file(self, name: str | os.PathLike) -> bool:
         return self.session.save_checkpoint(name)
+
+    def export_runs(self) -> None:
+        name, _ = QFileDialog.getSaveFileName(self, "Export runs", "runs.csv", "CSV files (*.csv)")
+        if name:
+            self.export_runs_file(name)
+
+    def export_runs_file(self, name: str | os.PathLike) -> bool:
+        try:
+            self.session.runs.write_csv(name, self.plots.weight)
+        except OSError as exc:
+            self.warn(f"Could not export the runs to {name}: {exc}")
+            return False
+        self.statusBar().showMessage(f"Runs exported to {name}", 5000)
+        return True
+
+    def clear_runs(self) -> None:
+        self.session.clear_runs()
+
+    def _runs_changed(self) -> None:
+        self.plots.clear()
+        self.plots.follow(self.session.runs, self.session.live_run)
 
     # -- window -------------------------------------------------------------------------------------
     def about(self) -> None:

@@ -1,4 +1,5 @@
-"""Live training plots: loss per step (raw, faint, and smoothed) and test accuracy per epoch.
+"""Live training plots: loss per step (raw, faint, and smoothed) and test accuracy per epoch, for the run training
+now and, faded, for the earlier runs of the session, each in its colour, named in a legend by what sets it apart.
 
 Plot items are created once and fed with setData; new points only mark the plot dirty and arm a one-shot timer
 (the screen's refresh rate, at most 10 Hz) that redraws, so training speed never drives the redraw rate and an idle
@@ -11,9 +12,14 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QColor, QGuiApplication
-from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
 
-SMOOTHING = 0.98  # exponential moving average of the loss, as TensorBoard shows it
+from lenet_core.runs import Run, RunLog, smooth
+
+SMOOTHING = 0.98  # the smoothing slider's first value: TensorBoard's moving average of the loss, debiased
+X_AXES = (("step", "steps"), ("samples seen", "samples"), ("training seconds", "seconds"))  # text, Run's field
+RUN_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22")
+EARLIER_ALPHA = 110  # earlier runs, faded
 SMOOTH_SAMPLES_PER_PIXEL = 0.5  # the moving average is smooth: a point every 2 pixels draws it as well as all of them
 
 
@@ -135,16 +141,17 @@ def style_plot(plot: pg.PlotWidget) -> None:
 
 
 class TrainingPlots(QWidget):
+    """The current run's loss (every step, faint, and smoothed) and accuracy; earlier runs smoothed and faded."""
+
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        accent = self.palette().highlight().color()
-        faint = QColor(accent)
-        faint.setAlpha(70)
-
         self.loss_plot = pg.PlotWidget(viewBox=SteadyViewBox())
         self.loss_plot.getViewBox().floors = [0.0, 0.0]  # steps and (linear) losses are never negative
         self.loss_plot.setObjectName("loss_plot")
-        self.loss_plot.setToolTip("Training loss per step (faint) and its moving average. Drag to pan, wheel to zoom.")
+        self.loss_plot.setToolTip(
+            "Training loss per step (faint) and its moving average; earlier runs faded. Click a run in the legend to"
+            " hide or show it. Drag to pan, wheel to zoom."
+        )
         style_plot(self.loss_plot)
         self.loss_plot.setLabel("left", "loss")
         self.loss_plot.setLabel("bottom", "step")
@@ -152,46 +159,76 @@ class TrainingPlots(QWidget):
         item = self.loss_plot.getPlotItem()
         item.setDownsampling(auto=True, mode="peak")
         item.setClipToView(True)
-        self.raw_curve = self.loss_plot.plot(pen=pg.mkPen(faint, width=1))
+        self.legend = self.loss_plot.addLegend(offset=(-5, 5), labelTextColor=self.palette().text().color())
+        base = self.palette().base().color()
+        base.setAlpha(190)
+        self.legend.setBrush(pg.mkBrush(base))
+        self.legend.sigSampleClicked.connect(self._legend_clicked)
+        self.raw_curve = self.loss_plot.plot()
         # A 2 px pen is slow to paint (about 0.6 ms for 1,000 points): draw what the pixels can show, no more.
-        self.smooth_curve = self.loss_plot.plot(
-            pen=pg.mkPen(accent, width=2), autoDownsampleFactor=SMOOTH_SAMPLES_PER_PIXEL
-        )
+        self.smooth_curve = self.loss_plot.plot(autoDownsampleFactor=SMOOTH_SAMPLES_PER_PIXEL)
         self.smooth_curve.setDownsampling(auto=True, method="subsample")
 
         self.accuracy_plot = pg.PlotWidget()
         self.accuracy_plot.setObjectName("accuracy_plot")
-        self.accuracy_plot.setToolTip("Accuracy on the test set after each epoch")
+        self.accuracy_plot.setToolTip("Accuracy on the test set after each epoch; earlier runs faded")
         style_plot(self.accuracy_plot)
         self.accuracy_plot.setLabel("left", "test accuracy", units="%")
         self.accuracy_plot.setLabel("bottom", "epoch")
         self.accuracy_plot.getAxis("bottom").setTickSpacing(1, 1)  # whole epochs
         self.accuracy_plot.setTitle("Test accuracy")
-        self.accuracy_curve = self.accuracy_plot.plot(
-            pen=pg.mkPen(accent, width=2), symbol="o", symbolSize=7, symbolBrush=accent
-        )
+        self.accuracy_curve = self.accuracy_plot.plot(symbol="o", symbolSize=7)
+        self._colour_current(0)
 
         self.log_scale = QCheckBox("Log scale")
         self.log_scale.setToolTip("Show the loss on a logarithmic axis")
         self.log_scale.toggled.connect(self._set_log_scale)
         # The plot's own menu (Plot Options > Transforms > Log Y) and the box show the same state.
         self.loss_plot.getPlotItem().ctrl.logYCheck.toggled.connect(self.log_scale.setChecked)
+        self.x_axis = QComboBox()
+        self.x_axis.setObjectName("x_axis")
+        for text, field in X_AXES:
+            self.x_axis.addItem(text, field)
+        self.x_axis.setToolTip("The loss plot's horizontal axis: steps, training samples seen, or seconds of training")
+        self.x_axis.currentIndexChanged.connect(self._redraw_all)
+        self.smoothing = QSlider(Qt.Orientation.Horizontal, minimum=0, maximum=99)
+        self.smoothing.setObjectName("smoothing")
+        self.smoothing.setValue(round(100 * SMOOTHING))
+        self.smoothing.setToolTip("Smoothing of the loss curves: TensorBoard's exponential moving average, 0-0.99")
+        self.smoothing_label = QLabel()
+        self.smoothing.valueChanged.connect(self._smoothing_changed)
 
         row = QHBoxLayout()
         row.addWidget(self.loss_plot, 3)
         row.addWidget(self.accuracy_plot, 2)
+        controls = QHBoxLayout()
+        controls.addWidget(self.log_scale)
+        controls.addWidget(QLabel("x:"))
+        controls.addWidget(self.x_axis)
+        controls.addWidget(self.smoothing_label)
+        controls.addWidget(self.smoothing, 1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(row)
-        layout.addWidget(self.log_scale, 0, Qt.AlignmentFlag.AlignLeft)
+        layout.addLayout(controls)
 
-        self._steps, self._losses, self._smooth = _Growing(), _Growing(), _Growing()
+        self._steps, self._samples, self._seconds = _Growing(), _Growing(), _Growing()
+        self._losses, self._smooth = _Growing(), _Growing()
         self._epochs, self._accuracy = _Growing(), _Growing()
-        self._ema: float | None = None
+        self._ema = (0.0, 1.0)  # the moving average so far and its debiasing factor
+        self.log: RunLog | None = None  # the runs shown (follow())
+        self.current: Run | None = None  # the run whose points come with add_losses
+        self.earlier: dict[str, tuple[pg.PlotDataItem, pg.PlotDataItem]] = {}  # run id: its loss and accuracy curves
         self._dirty = self._accuracy_dirty = False
         # Armed by new data, not ticking all the time: an idle window wakes no one up.
         self._timer = QTimer(self, singleShot=True, interval=redraw_interval_ms())
         self._timer.timeout.connect(self._redraw)
+        self._smoothing_changed()
+
+    @property
+    def weight(self) -> float:
+        """The moving average's weight, from the slider."""
+        return self.smoothing.value() / 100
 
     def _set_log_scale(self, on: bool) -> None:
         self.loss_plot.setLogMode(y=on)
@@ -205,18 +242,110 @@ class TrainingPlots(QWidget):
 
     @property
     def point_count(self) -> int:
+        """The current run's points."""
         return self._steps.size
 
-    def add_losses(self, steps: list[int], losses: list[float]) -> None:
-        smooth = np.empty(len(losses))
-        ema = self._ema
+    # -- runs ---------------------------------------------------------------------------------------
+    def follow(self, log: RunLog, current: Run | None) -> None:
+        """Show log's runs: `current` as the run training now (its points come with add_losses), the others faded.
+        A new current run turns the one before into an earlier run."""
+        self.log = log
+        if current is self.current and set(self.earlier) == {r.id for r in log.runs if r is not current}:
+            return
+        if current is not self.current:
+            self._clear_current()
+            self.current = current
+        for run_id in set(self.earlier) - {r.id for r in log.runs if r is not current}:
+            loss, accuracy = self.earlier.pop(run_id)
+            self.loss_plot.removeItem(loss)
+            self.accuracy_plot.removeItem(accuracy)
+        for run in log.runs:
+            if run is not current and run.id not in self.earlier:
+                self.earlier[run.id] = (self.loss_plot.plot(), self.accuracy_plot.plot(symbol="o", symbolSize=5))
+        self._relabel()
+        self._redraw_all()
+
+    def _colour(self, run: Run | None) -> QColor:
+        index = self.log.runs.index(run) if self.log is not None and run in self.log.runs else 0
+        return QColor(RUN_COLOURS[index % len(RUN_COLOURS)])
+
+    def _colour_current(self, index: int) -> None:
+        colour = QColor(RUN_COLOURS[index % len(RUN_COLOURS)])
+        faint = QColor(colour)
+        faint.setAlpha(70)
+        self.raw_curve.setPen(pg.mkPen(faint, width=1))
+        self.smooth_curve.setPen(pg.mkPen(colour, width=2))
+        self.accuracy_curve.setPen(pg.mkPen(colour, width=2))
+        self.accuracy_curve.setSymbolBrush(colour)
+        self.accuracy_curve.setSymbolPen(colour)
+
+    def _relabel(self) -> None:
+        """The legend names every run by what sets it apart (that changes as runs come and go)."""
+        self.legend.clear()
+        if self.log is None:
+            return
+        for run in self.log.runs:
+            colour = self._colour(run)
+            if run is self.current:
+                self._colour_current(self.log.runs.index(run))
+                self.legend.addItem(self.smooth_curve, self.log.label(run))
+                continue
+            loss, accuracy = self.earlier[run.id]
+            faded = QColor(colour)
+            faded.setAlpha(EARLIER_ALPHA)
+            loss.setPen(pg.mkPen(faded, width=1))
+            accuracy.setPen(pg.mkPen(faded, width=1))
+            accuracy.setSymbolBrush(faded)
+            accuracy.setSymbolPen(faded)
+            self.legend.addItem(loss, self.log.label(run))
+
+    def _legend_clicked(self, item) -> None:
+        """A run hidden or shown in the legend: its other curves follow."""
+        visible = item.isVisible()
+        if item is self.smooth_curve:
+            self.raw_curve.setVisible(visible)
+            self.accuracy_curve.setVisible(visible)
+            return
+        for loss, accuracy in self.earlier.values():
+            if loss is item:
+                accuracy.setVisible(visible)
+
+    def run_visible(self, run: Run) -> bool:
+        return (self.smooth_curve if run is self.current else self.earlier[run.id][0]).isVisible()
+
+    def _smoothing_changed(self) -> None:
+        self.smoothing_label.setText(f"smoothing {self.weight:.2f}")
+        self._ema = (0.0, 1.0)
+        values = smooth(list(self._losses.view()), self.weight)
+        self._smooth.clear()
+        self._smooth.extend(values)
+        if values:
+            last = values[-1]
+            debias = self.weight ** len(values)
+            self._ema = (last * (1 - debias), debias)
+        self._redraw_all()
+
+    # -- the current run ----------------------------------------------------------------------------
+    def add_losses(
+        self,
+        steps: list[int],
+        losses: list[float],
+        samples: list[int] | None = None,
+        seconds: list[float] | None = None,
+    ) -> None:
+        weight = self.weight
+        smoothed = np.empty(len(losses))
+        last, debias = self._ema
         for i, loss in enumerate(losses):
-            ema = loss if ema is None else SMOOTHING * ema + (1 - SMOOTHING) * loss
-            smooth[i] = ema
-        self._ema = ema
+            last = weight * last + (1 - weight) * loss
+            debias *= weight
+            smoothed[i] = last / (1 - debias) if debias < 1 else loss
+        self._ema = (last, debias)
         self._steps.extend(steps)
+        self._samples.extend(samples if samples is not None else steps)
+        self._seconds.extend(seconds if seconds is not None else steps)
         self._losses.extend(losses)
-        self._smooth.extend(smooth)
+        self._smooth.extend(smoothed)
         self._dirty = True
         self._schedule()
 
@@ -226,11 +355,25 @@ class TrainingPlots(QWidget):
         self._accuracy_dirty = True
         self._schedule()
 
-    def clear(self) -> None:
-        for buffer in (self._steps, self._losses, self._smooth, self._epochs, self._accuracy):
+    def _clear_current(self) -> None:
+        for buffer in (self._steps, self._samples, self._seconds, self._losses, self._smooth, self._epochs):
             buffer.clear()
-        self._ema = None
+        self._accuracy.clear()
+        self._ema = (0.0, 1.0)
+        self.raw_curve.setVisible(True)
+        self.smooth_curve.setVisible(True)
+        self.accuracy_curve.setVisible(True)
         self._dirty = self._accuracy_dirty = True
+
+    def clear(self) -> None:
+        """Every run off the plots."""
+        self._clear_current()
+        self.current = None
+        for loss, accuracy in self.earlier.values():
+            self.loss_plot.removeItem(loss)
+            self.accuracy_plot.removeItem(accuracy)
+        self.earlier.clear()
+        self.legend.clear()
         self._schedule()
 
     def _schedule(self) -> None:
@@ -238,20 +381,43 @@ class TrainingPlots(QWidget):
         if not self._timer.isActive():
             self._timer.start()
 
+    def _x(self, steps: np.ndarray, samples: np.ndarray, seconds: np.ndarray) -> np.ndarray:
+        return {"steps": steps, "samples": samples, "seconds": seconds}[self.x_axis.currentData()]
+
+    def _redraw_all(self) -> None:
+        """The x axis or the smoothing changed, or runs came or went: every curve again."""
+        self.loss_plot.setLabel("bottom", self.x_axis.currentText())
+        weight = self.weight
+        for run_id, (loss, accuracy) in self.earlier.items():
+            run = next(r for r in self.log.runs if r.id == run_id)
+            x = self._x(np.asarray(run.steps), np.asarray(run.samples), np.asarray(run.seconds))
+            loss.setData(x, np.asarray(smooth(run.losses, weight)), skipFiniteCheck=True)
+            accuracy.setData(np.asarray(run.epochs), 100 * np.asarray(run.accuracy))
+        self._dirty = self._accuracy_dirty = True
+        self._redraw()
+
     def _redraw(self) -> None:
         if self._dirty:
             self._dirty = False
-            steps = self._steps.view()
-            self.raw_curve.setData(steps, self._losses.view(), skipFiniteCheck=True)
-            self.smooth_curve.setData(steps, self._smooth.view(), skipFiniteCheck=True)
+            x = self._x(self._steps.view(), self._samples.view(), self._seconds.view())
+            self.raw_curve.setData(x, self._losses.view(), skipFiniteCheck=True)
+            self.smooth_curve.setData(x, self._smooth.view(), skipFiniteCheck=True)
         if self._accuracy_dirty:
             self._accuracy_dirty = False
             accuracy = self._accuracy.view()
             self.accuracy_curve.setData(self._epochs.view(), accuracy)
-            if accuracy.size:  # at least 2 points of height, so one epoch does not fill the plot with ticks
-                low = min(float(accuracy.min()), 98.0)
-                self.accuracy_plot.setYRange(low - 0.5, 100.0, padding=0.02)
-                last = max(float(self._epochs.view().max()), 2.0)
+            epochs = [self._epochs.view()] + [np.asarray(r.epochs) for r in self._earlier_runs()]
+            shown = [accuracy] + [100 * np.asarray(r.accuracy) for r in self._earlier_runs()]
+            everything = np.concatenate(shown) if shown else accuracy
+            if everything.size:  # at least 2 points of height, so one epoch does not fill the plot with ticks
+                low = min(float(everything.min()), 98.0)
+                self.accuracy_plot.setYRange(low - 0.5, 100.0, padding=0)
+                last = max(float(np.concatenate(epochs).max()), 2.0)
                 self.accuracy_plot.setXRange(0.5, last + 0.5, padding=0)
                 axis = self.accuracy_plot.getAxis("bottom")
                 axis.setTickSpacing(*epoch_tick_spacing(last, axis.width() or self.accuracy_plot.width()))
+
+    def _earlier_runs(self) -> list[Run]:
+        if self.log is None:
+            return []
+        return [r for r in self.log.runs if r.id in self.earlier and r.accuracy]

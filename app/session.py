@@ -23,10 +23,11 @@ from lenet_core.datasets import DatasetNotFoundError, TensorData, find_mnist
 from lenet_core.download import default_data_dir
 from lenet_core.inference import DEFAULT_WEIGHTS
 from lenet_core.model import LeNet, new_model, non_finite
+from lenet_core.runs import Run, RunLog
 from lenet_core.threads import one_malloc_arena, use_threads
 from lenet_core.training import EpochEvent, TrainConfig
 
-from .worker import TrainingWorker, snapshot
+from .worker import Progress, TrainingWorker, snapshot
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +71,7 @@ class Session(QObject):
     weights_replacing = Signal()  # net is about to be overwritten in place (a tutorial walk holds its graph)
     weights_shown = Signal()  # net holds other weights now: predict again
     weights_replaced = Signal()  # other weights by the user's choice (not training's): what was taught is gone
+    runs_changed = Signal()  # runs came from a file, or were cleared
 
     def __init__(
         self,
@@ -96,6 +98,8 @@ class Session(QObject):
         self.running = False
         self.evaluating = False  # an evaluation asked for and not answered yet
         self.net = LeNet().eval()  # the GUI's copy, fed with snapshots from the worker
+        self.runs = RunLog()  # every run of the session (and of the last one, from the autosave)
+        self.live_run: Run | None = None  # the run this session's training adds to (never one from a file)
         weights, self.weights_origin = self._initial_weights()
         self.net.load_state_dict(weights)
         self.newest_weights_here = False  # True after a change made here that the worker may not have taken yet
@@ -119,6 +123,7 @@ class Session(QObject):
         self.worker.state_changed.connect(self._state_changed)
         self.worker.evaluated.connect(self._evaluation_over)
         self.worker.failed.connect(self._failed)
+        self.worker.progress.connect(self._record)  # before the window's slots: they show what was recorded
         self.worker.stopped.connect(self._stopped)
         self.worker.epoch_finished.connect(self._epoch_finished)
         self.worker.data_loaded.connect(self._data_loaded)
@@ -132,10 +137,19 @@ class Session(QObject):
         for path, origin in ((autosave, "restored from the last session"), (DEFAULT_WEIGHTS, "shipped defaults")):
             if path.is_file():
                 try:
-                    return load_checkpoint(path).model, origin
+                    checkpoint = load_checkpoint(path)
                 except CheckpointError as exc:
                     self.problems.append(f"the saved weights could not be used ({exc})")
+                    continue
+                self._take_runs(checkpoint.metadata, path)
+                return checkpoint.model, origin
         return new_model().state_dict(), "random (no saved weights found)"
+
+    def _take_runs(self, metadata: dict, path: Path) -> None:
+        """The runs a checkpoint holds, after those kept; what could not be read is said."""
+        runs, notes = RunLog.from_saved(metadata.get("runs"))
+        self.runs.merge(runs)
+        self.problems.extend(f"{Path(path).name}: {note}" for note in notes)
 
     def _failed(self, message: str) -> None:
         self.evaluating = False  # an evaluation that failed is over too
@@ -197,7 +211,26 @@ class Session(QObject):
         elif reason == "stopped":
             self.status.emit("Training paused", 5000)
 
+    def _record(self, progress: Progress) -> None:
+        """Steps into the run they belong to: a fresh engine's first step begins a run, with the settings in use."""
+        if not progress.steps:
+            return
+        run = self.live_run
+        if run is None or progress.steps[0] == 1 or (run.steps and progress.steps[0] <= run.steps[-1]):
+            run = self.live_run = self.runs.start(self.config, self.source)
+        run.steps += progress.steps
+        run.samples += progress.samples
+        run.seconds += progress.seconds
+        run.losses += progress.losses
+
+    def clear_runs(self) -> None:
+        self.runs.clear()
+        self.live_run = None
+        self.runs_changed.emit()
+
     def _epoch_finished(self, event: EpochEvent) -> None:
+        if self.live_run is not None:
+            self.live_run.add_epoch(event)
         if event.test_accuracy is not None:
             self.status.emit(
                 f"Epoch {event.epoch}: test accuracy {100 * event.test_accuracy:.2f} %, "
@@ -251,7 +284,9 @@ class Session(QObject):
     # -- files --------------------------------------------------------------------------------------
     def checkpoint(self) -> Checkpoint:
         """The weights shown and the config in use."""
-        return Checkpoint(model=snapshot(self.net), config=self.config, metadata={"saved_by": APP_NAME})
+        return Checkpoint(
+            model=snapshot(self.net), config=self.config, metadata={"saved_by": APP_NAME, "runs": self.runs.to_saved()}
+        )
 
     def load_checkpoint(self, name: str | os.PathLike) -> Checkpoint | None:
         """Open a checkpoint and take its weights; None (said, the current model kept) if it cannot be used."""
@@ -263,6 +298,10 @@ class Session(QObject):
         if not self.replace_weights(checkpoint.model, f"Loaded {Path(name).name}"):
             return None
         self.checkpoint_path = Path(name)
+        runs, notes = RunLog.from_saved(checkpoint.metadata.get("runs"))
+        checkpoint.notes.extend(notes)
+        if self.runs.merge(runs):
+            self.runs_changed.emit()
         return checkpoint
 
     def save_checkpoint(self, name: str | os.PathLike) -> bool:

@@ -53,10 +53,14 @@ class Progress:
     losses: list[float] = field(default_factory=list)
     last: StepEvent | None = None
     health: list[LayerHealth] = field(default_factory=list)
+    samples: list[int] = field(default_factory=list)  # samples seen after each step
+    seconds: list[float] = field(default_factory=list)  # training seconds after each step
 
     def add(self, event: StepEvent) -> None:
         self.steps.append(event.step)
         self.losses.append(event.loss)
+        self.samples.append(event.samples_seen)
+        self.seconds.append(event.train_s)
         self.last = event
         if event.health is not None:
             self.health.append(event.health)

@@ -14,6 +14,7 @@ peak resident memory of the window's process.
 
     QT_QPA_PLATFORM=offscreen python bench/gui_training.py [--seconds 3] [--repeats 3] [--rounds 3] [--beat-seconds 8]
         [--tab features|health]   (what the window shows below its plots: feature maps, or the layer health plot)
+        [--earlier-runs N]        (N earlier runs of 2,500 steps each on the plots, as after N runs compared)
 """
 
 from __future__ import annotations
@@ -121,10 +122,25 @@ class Headless(Side):
         return self.rate(self.trainer.samples_seen - samples, started, end)
 
 
+def add_earlier_runs(window, count: int, steps: int = 2500) -> None:
+    """count runs of `steps` steps (a decaying, noisy loss; an accuracy an epoch) on the window's plots."""
+    rng = np.random.default_rng(0)
+    runs = window.session.runs
+    for k in range(count):
+        run = runs.start(CONFIG.replace(lr=CONFIG.lr * (k + 2)), "mnist")
+        run.steps = list(range(1, steps + 1))
+        run.samples = [128 * s for s in run.steps]
+        run.seconds = [s / 100 for s in run.steps]
+        run.losses = list(2.3 * np.exp(-np.arange(steps) / 300) + 0.05 + 0.05 * rng.random(steps))
+        run.epochs = list(range(1, steps // 157 + 1))
+        run.accuracy = list(0.97 + 0.02 * rng.random(len(run.epochs)))
+    window.plots.follow(runs, None)
+
+
 class Window(Side):
     """The app's window, shown at 1280x800, a drawn 7 predicted and its feature maps live while it trains."""
 
-    def __init__(self, data_dir: Path, tab: str = "features") -> None:
+    def __init__(self, data_dir: Path, tab: str = "features", earlier_runs: int = 0) -> None:
         from app.main_window import MainWindow
 
         self.app = QApplication.instance() or QApplication(sys.argv)
@@ -136,6 +152,7 @@ class Window(Side):
         self.window.resize(1280, 800)
         if tab == "health":
             self.window.live.tabs.setCurrentWidget(self.window.live.health)
+        add_earlier_runs(self.window, earlier_runs)
         self.window.show()
         self._wait_for(lambda: self.window.worker.data is not None)
         draw_seven(self.window)
@@ -190,10 +207,10 @@ class Window(Side):
         return late
 
 
-def child(kind: str, tab: str = "features") -> None:
+def child(kind: str, tab: str = "features", earlier_runs: int = 0) -> None:
     """Serve one side: a JSON command per line on stdin, a JSON answer per line on stdout."""
     data_dir = require_mnist()
-    side = Headless(data_dir) if kind == "headless" else Window(data_dir, tab)
+    side = Headless(data_dir) if kind == "headless" else Window(data_dir, tab, earlier_runs)
     print(json.dumps({"ready": kind}), flush=True)
     for line in sys.stdin:  # between commands the engine is paused and this thread waits here
         command = json.loads(line)
@@ -209,9 +226,9 @@ def child(kind: str, tab: str = "features") -> None:
 
 
 class Process:
-    def __init__(self, kind: str, tab: str = "features") -> None:
+    def __init__(self, kind: str, tab: str = "features", earlier_runs: int = 0) -> None:
         self.popen = subprocess.Popen(
-            [sys.executable, __file__, "--child", kind, "--tab", tab],
+            [sys.executable, __file__, "--child", kind, "--tab", tab, "--earlier-runs", str(earlier_runs)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
@@ -237,7 +254,12 @@ class Process:
 
 
 def measure(
-    seconds: float = 3.0, repeats: int = 3, rounds: int = 3, beat_seconds: float = 8.0, tab: str = "features"
+    seconds: float = 3.0,
+    repeats: int = 3,
+    rounds: int = 3,
+    beat_seconds: float = 8.0,
+    tab: str = "features",
+    earlier_runs: int = 0,
 ) -> dict:
     """Medians over `rounds` x `repeats` pairs of slices, each round with a fresh window and a fresh headless process.
 
@@ -249,7 +271,7 @@ def measure(
     gui_rates, headless_rates = [], []
     for round_ in range(rounds):
         headless = Process("headless")  # started one after the other: two imports of torch at once slow both
-        window = Process("gui", tab)
+        window = Process("gui", tab, earlier_runs)
         try:
             for side in (window, headless):  # a first slice each, not timed: first evaluations, first paints
                 side.ask(train=WARM_UP_S)
@@ -300,13 +322,14 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="rounds, each with a fresh pair of processes")
     parser.add_argument("--beat-seconds", type=float, default=8.0, help="length of the heartbeat slice")
     parser.add_argument("--tab", choices=("features", "health"), default="features", help="shown below the plots")
+    parser.add_argument("--earlier-runs", type=int, default=0, help="earlier runs on the plots")
     parser.add_argument("--child", choices=("gui", "headless"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(args.child, args.tab)
+        child(args.child, args.tab, args.earlier_runs)
         return
     require_mnist()
-    r = measure(args.seconds, args.repeats, args.rounds, args.beat_seconds, args.tab)
+    r = measure(args.seconds, args.repeats, args.rounds, args.beat_seconds, args.tab, args.earlier_runs)
     slices = args.repeats * args.rounds
     print(f"headless engine : {r['headless']:8.0f} samples/s (median of {slices} slices of {args.seconds:g} s)")
     print(f"in the window   : {r['gui']:8.0f} samples/s")

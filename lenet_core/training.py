@@ -150,6 +150,7 @@ class StepEvent:
     samples_per_second: float
     elapsed_s: float
     health: LayerHealth | None = None  # measured on this step (Trainer.health_interval_s), else None
+    train_s: float = 0.0  # seconds this Trainer has spent in steps, this one included
 
 
 @dataclass(frozen=True)
@@ -300,6 +301,7 @@ class Trainer:
         self._epoch_loss_sum = 0.0
         self._epoch_started = time.perf_counter()
         self._samples_per_second = 0.0
+        self.train_seconds = 0.0  # spent in step(), in total
         self._running = threading.Event()
         self._running.set()
         self._stop = threading.Event()
@@ -501,7 +503,9 @@ class Trainer:
         self.samples_seen += n
         self._epoch_loss_sum += loss * n
         self.history.step_loss.append(loss)
-        rate = n / max(time.perf_counter() - started, 1e-9)
+        took = time.perf_counter() - started
+        self.train_seconds += took
+        rate = n / max(took, 1e-9)
         self._samples_per_second = rate if self.step_count == 1 else 0.9 * self._samples_per_second + 0.1 * rate
         return StepEvent(
             step=self.step_count,
@@ -514,6 +518,7 @@ class Trainer:
             samples_per_second=self._samples_per_second,
             elapsed_s=time.perf_counter() - self._epoch_started,
             health=self._health if health else None,
+            train_s=self.train_seconds,
         )
 
     def finish_epoch(self) -> EpochEvent:

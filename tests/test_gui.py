@@ -455,8 +455,9 @@ def test_training_on_pen_digits_from_the_train_on_choice(qtbot, make_window):
     assert any(m.startswith("Preparing the pen digits") for m in messages)
     assert len(window.worker.trainer.train_data) == 600 + 60 * PEN_VARIANTS
     window.panel.source.setCurrentIndex(window.panel.source.findData("pen"))
-    window.step_once()
-    qtbot.waitUntil(lambda: window.plots.point_count == 2, timeout=20000)
+    window.step_once()  # a new data source: a new run (issue 17), the first one kept beside it
+    qtbot.waitUntil(lambda: len(window.session.runs.runs) == 2 and window.plots.point_count == 1, timeout=20000)
+    assert [run.settings["source"] for run in window.session.runs.runs] == ["mnist+pen", "pen"]
     assert len(window.worker.trainer.train_data) == 60 * PEN_VARIANTS  # the pen digits, rendered once
     assert list((window.data_home / "cache").glob("pen-variants-*.npz"))  # and kept for the next start
 
