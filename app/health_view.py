@@ -15,7 +15,7 @@ from .plots import redraw_interval_ms, style_plot
 QUANTITIES = (
     ("update_ratio", "update ratio  lr·|grad| / |w|", True, "How much a step changes each layer's weights, relative to "
      f"them: near {RATIO_RULE:g} (the line) a layer learns at a healthy pace; above {RATIO_TOO_HIGH:g} the run is "
-     f"likely to blow up, below {RATIO_TOO_LOW:g} it hardly learns"),
+     f"likely to blow up (lower the lr), below {RATIO_TOO_LOW:g} it hardly learns"),
     ("grad_norm", "gradient norm  |grad|", True, "The size of each layer's weight gradient on the step's batch"),
     ("weight_norm", "weight norm  |w|", True, "The size of each layer's weights"),
     ("dead", "dead ReLUs (%)", False, "Share of each layer's ReLU units that passed nothing for the whole batch: no "
