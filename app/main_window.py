@@ -10,7 +10,7 @@ import os
 import torch
 from PySide6.QtCore import QByteArray, QLocale, QSettings, Qt, QTimer, QTranslator
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QIcon, QKeySequence
-from PySide6.QtWidgets import QApplication, QFileDialog, QMainWindow, QMessageBox, QSplitter
+from PySide6.QtWidgets import QApplication, QMainWindow, QMessageBox, QSplitter
 
 from lenet_core.checkpoint import CheckpointError, load_checkpoint
 from lenet_core.inference import DEFAULT_WEIGHTS, RESOURCES, classify
@@ -22,6 +22,7 @@ from .actions import make_action
 from .data_menu import DataMenu
 from .desktop import APP_ID, ICON
 from .draw_panel import DrawPanel
+from .file_menu import FileMenu
 from .gallery import EvaluationDialog
 from .live_view import LiveView
 from .my_digits import BEFORE_TEACHING_NAME, MyDigits
@@ -38,14 +39,6 @@ CLOSE_WAIT_MS = 1000  # after this, close stops blocking: the window says what i
 I18N = RESOURCES / "i18n"  # compiled translations (.qm), made by resources/i18n/make_ts.py
 Keys = QKeySequence.StandardKey
 ACTIONS = {  # the window's actions: text, the method triggered, shortcuts, tip
-    "open": ("&Open checkpoint…", "open_checkpoint", Keys.Open, "Load weights from a checkpoint file"),
-    "save": ("&Save checkpoint", "save_checkpoint", Keys.Save, "Save the weights and settings"),
-    "save_as": (
-        "Save checkpoint &as…",
-        "save_checkpoint_as",
-        Keys.SaveAs,
-        "Save the weights and settings to a new file",
-    ),
     # Ctrl+Q everywhere: Qt's standard Quit key is unbound on some Linux desktops.
     "quit": ("&Quit", "close", [Keys.Quit, "Ctrl+Q"], "Quit"),
     "train": ("&Start", "toggle_training", "Space", "Start or pause training"),
@@ -58,12 +51,6 @@ ACTIONS = {  # the window's actions: text, the method triggered, shortcuts, tip
         "Go back to the weights shipped with the program",
     ),
     "about": ("&About", "about", None, "About this program"),
-    "export_runs": (
-        "&Export runs as CSV…",
-        "export_runs",
-        None,
-        "Every run's loss per step and test accuracy per epoch, with its settings, for a spreadsheet or pandas",
-    ),
     "clear_runs": ("Clear &runs", "clear_runs", None, "Take every run off the plots (and out of the next autosave)"),
     "evaluate": (
         "&Evaluate: where is it wrong?…",
@@ -179,6 +166,11 @@ class MainWindow(QMainWindow):
             name: make_action(self, text, getattr(self, slot), keys, tip)
             for name, (text, slot, keys, tip) in ACTIONS.items()
         }
+        self.files = FileMenu(self, self.session)
+        self.actions.update(self.files.actions)
+        files = self.files  # its methods by the names the window had before the split
+        self.load_checkpoint_file, self.save_checkpoint_file = files.load_checkpoint_file, files.save_checkpoint_file
+        self.export_runs_file = files.export_runs_file
         self.actions["train"].setShortcutContext(Qt.ShortcutContext.WindowShortcut)
 
     def _build_widgets(self) -> None:
@@ -322,6 +314,11 @@ class MainWindow(QMainWindow):
         except CheckpointError as exc:
             self.warn(str(exc))
 
+    def use_config(self, config: TrainConfig) -> None:
+        """config in the training panel, and for the next run (a checkpoint's)."""
+        self.panel.set_config(config)
+        self._config_changed(config)
+
     def _config_changed(self, config: TrainConfig) -> None:
         self.settings.setValue("training/config", json.dumps(config.to_dict()))
         self.session.set_config(config)
@@ -367,53 +364,7 @@ class MainWindow(QMainWindow):
         self.evaluation.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.evaluation.show()
 
-    # -- files --------------------------------------------------------------------------------------
-    def open_checkpoint(self) -> None:
-        name, _ = QFileDialog.getOpenFileName(self, "Open checkpoint", "", "Checkpoints (*.pt *.pth);;All files (*)")
-        if name:
-            self.load_checkpoint_file(name)
-
-    def load_checkpoint_file(self, name: str | os.PathLike) -> bool:
-        checkpoint = self.session.load_checkpoint(name)
-        if checkpoint is None:
-            return False
-        if checkpoint.config is not None:
-            self.panel.set_config(checkpoint.config)
-            self._config_changed(checkpoint.config)
-        if checkpoint.notes:  # e.g. a batch size above what the window offers, clamped: say so
-            self.warn(
-                f"Loaded {os.path.basename(name)}, with changes:\n\n" + "\n".join(f"• {n}" for n in checkpoint.notes)
-            )
-        return True
-
-    def save_checkpoint(self) -> None:
-        if self.session.checkpoint_path is None:
-            self.save_checkpoint_as()
-        else:
-            self.save_checkpoint_file(self.session.checkpoint_path)
-
-    def save_checkpoint_as(self) -> None:
-        name, _ = QFileDialog.getSaveFileName(self, "Save checkpoint", "lenet.pt", "Checkpoints (*.pt)")
-        if name:
-            self.save_checkpoint_file(name)
-
-    def save_checkpoint_file(self, name: str | os.PathLike) -> bool:
-        return self.session.save_checkpoint(name)
-
-    def export_runs(self) -> None:
-        name, _ = QFileDialog.getSaveFileName(self, "Export runs", "runs.csv", "CSV files (*.csv)")
-        if name:
-            self.export_runs_file(name)
-
-    def export_runs_file(self, name: str | os.PathLike) -> bool:
-        try:
-            self.session.runs.write_csv(name, self.plots.weight)
-        except OSError as exc:
-            self.warn(f"Could not export the runs to {name}: {exc}")
-            return False
-        self.statusBar().showMessage(f"Runs exported to {name}", 5000)
-        return True
-
+    # -- runs ---------------------------------------------------------------------------------------
     def clear_runs(self) -> None:
         self.session.clear_runs()
 
