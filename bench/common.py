@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import json
 import operator
@@ -88,3 +89,11 @@ def write_json(path: str, result: dict, figures: list[Figure]) -> None:
     """A bench's raw results and its figures, for --json PATH."""
     with open(path, "w") as file:
         json.dump({"result": result, "figures": [dataclasses.asdict(f) for f in figures]}, file, indent=2)
+
+
+def bench_main(doc: str, measure: Callable[..., dict], figures: Callable[[dict], list[Figure]], **defaults) -> None:
+    """A bench's command line: an option for each of measure's arguments (--name, with its default), then the table."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    for name, value in defaults.items():
+        parser.add_argument(f"--{name.replace('_', '-')}", type=type(value), default=value)
+    print(format_table(figures(measure(**vars(parser.parse_args())))))

@@ -9,13 +9,12 @@ memory each storage holds for the window's training set (MNIST train + test, pen
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import Figure, Stopwatch, format_table, interleaved, median, require_mnist
+from bench.common import Figure, Stopwatch, bench_main, interleaved, median, require_mnist
 from lenet_core.datasets import TensorData, load_mnist
 from lenet_core.model import new_model
 from lenet_core.pen_digits import WINDOW_PEN_VARIANTS, mix, training_set
@@ -71,11 +70,7 @@ def figures(r: dict[str, float]) -> list[Figure]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=150)
-    parser.add_argument("--repeats", type=int, default=9)
-    args = parser.parse_args()
-    print(format_table(figures(measure(args.steps, args.repeats))))
+    bench_main(__doc__, measure, figures, steps=150, repeats=9)
 
 
 if __name__ == "__main__":
