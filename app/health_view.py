@@ -21,7 +21,8 @@ QUANTITIES = (
     ("dead", "dead ReLUs (%)", False, "Share of each layer's ReLU units that passed nothing for the whole batch: no "
      "gradient flows through them"),
 )  # fmt: skip
-REDRAW_MS = 250  # 4 times a second: a redraw of 5 curves costs ~8 ms of the GUI thread, taken from training
+# Twice a second: a trend needs no more, and a redraw of 5 curves costs 6-10 ms of the GUI thread, taken from training.
+REDRAW_MS = 500
 COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd")  # one per layer, the same in every quantity
 
 
