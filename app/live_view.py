@@ -42,6 +42,7 @@ class LiveView(QSplitter):
             1, "Update ratio, gradient and weight norms and dead ReLUs of each layer while it trains"
         )
         self.health.warning_changed.connect(self._health_warning)
+        self.tabs.currentChanged.connect(self._refresh_features)  # a tab shown: what it shows is drawn now
         self.addWidget(self.plots)
         self.addWidget(self.tabs)
         self.setStretchFactor(0, 1)
@@ -58,8 +59,9 @@ class LiveView(QSplitter):
             self._features_timer.start()
 
     def _refresh_features(self) -> None:
-        self.feature_maps.show_activations(self._prediction.activations if self._prediction else None)
-        self.feature_maps.show_filters(self.net.conv1.weight)
+        if self.tabs.currentWidget() is self.feature_maps:  # hidden, their mosaics cost the training time for nothing
+            self.feature_maps.show_activations(self._prediction.activations if self._prediction else None)
+            self.feature_maps.show_filters(self.net.conv1.weight)
         if self._prediction is not None:
             self.why.show_prediction(self.net, self._prediction)
 

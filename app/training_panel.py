@@ -263,9 +263,12 @@ class TrainingPanel(QWidget):
         event, self._pending_step = self._pending_step, None
         if event is None:
             return
-        self.progress.setRange(0, max(event.batches_per_epoch, 1))
+        if self.progress.maximum() != max(event.batches_per_epoch, 1):
+            self.progress.setRange(0, max(event.batches_per_epoch, 1))
         self.progress.setValue(event.batch)
-        self.progress.setFormat(f"epoch {event.epoch + 1}: %v / %m batches")
+        text = f"epoch {event.epoch + 1}: %v / %m batches"
+        if self.progress.format() != text:  # each setFormat lays the bar out again
+            self.progress.setFormat(text)
         now = time.monotonic()
         label = self.speed_label
         if self._last_progress is not None and now > self._last_progress[0]:
