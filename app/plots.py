@@ -14,7 +14,7 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QColor, QGuiApplication
 from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
 
-from lenet_core.runs import Run, RunLog, smooth
+from lenet_core.runs import Run, RunLog, smooth, smooth_on
 
 SMOOTHING = 0.98  # the smoothing slider's first value: TensorBoard's moving average of the loss, debiased
 X_AXES = (("step", "steps"), ("samples seen", "samples"), ("training seconds", "seconds"))  # text, Run's field
@@ -315,14 +315,9 @@ class TrainingPlots(QWidget):
 
     def _smoothing_changed(self) -> None:
         self.smoothing_label.setText(f"smoothing {self.weight:.2f}")
-        self._ema = (0.0, 1.0)
-        values = smooth(list(self._losses.view()), self.weight)
+        values, self._ema = smooth_on(list(self._losses.view()), self.weight)
         self._smooth.clear()
         self._smooth.extend(values)
-        if values:
-            last = values[-1]
-            debias = self.weight ** len(values)
-            self._ema = (last * (1 - debias), debias)
         self._redraw_all()
 
     # -- the current run ----------------------------------------------------------------------------
@@ -333,14 +328,7 @@ class TrainingPlots(QWidget):
         samples: list[int] | None = None,
         seconds: list[float] | None = None,
     ) -> None:
-        weight = self.weight
-        smoothed = np.empty(len(losses))
-        last, debias = self._ema
-        for i, loss in enumerate(losses):
-            last = weight * last + (1 - weight) * loss
-            debias *= weight
-            smoothed[i] = last / (1 - debias) if debias < 1 else loss
-        self._ema = (last, debias)
+        smoothed, self._ema = smooth_on(losses, self.weight, self._ema)
         self._steps.extend(steps)
         self._samples.extend(samples if samples is not None else steps)
         self._seconds.extend(seconds if seconds is not None else steps)

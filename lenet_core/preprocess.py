@@ -23,14 +23,14 @@ INK_THRESHOLD = 0.1  # fraction of full intensity that counts as ink for croppin
 
 def normalize_batch(images: np.ndarray | torch.Tensor) -> torch.Tensor:
     """N x 28 x 28 uint8 (or [0, 1] floats) -> N x 1 x 32 x 32 float32, padded and normalised as in training."""
-    x = torch.nn.functional.pad(torch.as_tensor(images), (PAD, PAD, PAD, PAD)).unsqueeze(1)  # a new tensor
+    x = pad_pixels(images)  # a new tensor
     if x.dtype == torch.uint8:
         return pixels_to_inputs(x)
     return x.float().sub_(MNIST_MEAN).div_(MNIST_STD)
 
 
 def pad_pixels(images: np.ndarray | torch.Tensor) -> torch.Tensor:
-    """N x 28 x 28 uint8 pixels -> N x 1 x 32 x 32 uint8, padded with blank: how training data is kept."""
+    """N x 28 x 28 pixels -> N x 1 x 32 x 32, padded with blank (0): for uint8, how training data is kept."""
     return torch.nn.functional.pad(torch.as_tensor(images), (PAD, PAD, PAD, PAD)).unsqueeze(1)
 
 

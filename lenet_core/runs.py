@@ -24,12 +24,20 @@ LABEL_NAMES = {"batch_size": "batch", "lr_schedule": "schedule", "weight_decay":
 
 def smooth(values: list[float], weight: float) -> list[float]:
     """TensorBoard's smoothing: an exponential moving average, debiased so the first points are not pulled to 0."""
-    out, last, debias = [], 0.0, 1.0
+    return smooth_on(values, weight)[0]
+
+
+def smooth_on(
+    values: list[float], weight: float, state: tuple[float, float] = (0.0, 1.0)
+) -> tuple[list[float], tuple[float, float]]:
+    """smooth() of values that continue a series: from `state` (the average so far and its debiasing factor, as the
+    last call returned it), the smoothed values and the state after them."""
+    out, (last, debias) = [], state
     for value in values:
         last = weight * last + (1 - weight) * value
         debias *= weight
         out.append(last / (1 - debias) if debias < 1 else value)
-    return out
+    return out, (last, debias)
 
 
 @dataclass
