@@ -21,7 +21,8 @@ QUANTITIES = (
     ("dead", "dead ReLUs (%)", False, "Share of each layer's ReLU units that passed nothing for the whole batch: no "
      "gradient flows through them"),
 )  # fmt: skip
-# Twice a second: a trend needs no more, and a redraw of 5 curves costs 6-10 ms of the GUI thread, taken from training.
+# Twice a second at most (app/pace.py may slow it): a trend needs no more, and a redraw of 5 curves costs 6-10 ms of
+# the GUI thread, taken from training.
 REDRAW_MS = 500
 COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd")  # one per layer, the same in every quantity
 
@@ -79,8 +80,8 @@ class LayerHealthView(QWidget):
         self.measured: list[LayerHealth] = []
         self.verdict = ""  # the newest measurement's (LayerHealth.verdict)
         self._dirty = False
-        self._timer = QTimer(self, singleShot=True, interval=max(redraw_interval_ms(), REDRAW_MS))
-        self._timer.timeout.connect(self._redraw)
+        self.redraw_timer = QTimer(self, singleShot=True, interval=max(redraw_interval_ms(), REDRAW_MS))
+        self.redraw_timer.timeout.connect(self._redraw)
         self.quantity.currentIndexChanged.connect(self._quantity_changed)
         self._quantity_changed()
 
@@ -93,8 +94,8 @@ class LayerHealthView(QWidget):
             self.verdict = verdict
             self.warning_changed.emit(verdict)
         self._dirty = True
-        if not self._timer.isActive():
-            self._timer.start()
+        if not self.redraw_timer.isActive():
+            self.redraw_timer.start()
 
     def _show_newest(self) -> None:
         if not self.measured:

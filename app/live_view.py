@@ -48,15 +48,19 @@ class LiveView(QSplitter):
         self.setStretchFactor(0, 1)
         self.setStretchFactor(1, 1)
         self._prediction: Prediction | None = None
-        self._features_timer = QTimer(self, singleShot=True, interval=FEATURE_INTERVAL_MS)
-        self._features_timer.timeout.connect(self._refresh_features)
+        self.features_timer = QTimer(self, singleShot=True, interval=FEATURE_INTERVAL_MS)
+        self.features_timer.timeout.connect(self._refresh_features)
         self.feature_maps.show_filters(net.conv1.weight)
+
+    def paced_timers(self) -> tuple[QTimer, ...]:
+        """The timers of what redraws while training (app/pace.py)."""
+        return self.plots.redraw_timer, self.health.redraw_timer, self.features_timer
 
     def show_prediction(self, prediction: Prediction) -> None:
         """A new drawing or new weights: the feature maps follow (throttled to the screen's pace, not training's)."""
         self._prediction = prediction
-        if not self._features_timer.isActive():
-            self._features_timer.start()
+        if not self.features_timer.isActive():
+            self.features_timer.start()
 
     def _refresh_features(self) -> None:
         if self.tabs.currentWidget() is self.feature_maps:  # hidden, their mosaics cost the training time for nothing

@@ -26,6 +26,7 @@ from .file_menu import FileMenu
 from .gallery import EvaluationDialog
 from .live_view import LiveView
 from .my_digits import BEFORE_TEACHING_NAME, MyDigits
+from .pace import Pace
 from .session import APP_NAME, AUTOSAVE_NAME, Session
 from .training_panel import DEFAULT_SOURCE, TrainingPanel
 from .tutorial_panel import TutorialPanel, tutorial_dock
@@ -201,6 +202,9 @@ class MainWindow(QMainWindow):
         self.panel = TrainingPanel(self.actions)
         self.data.show_in(self.panel.data_label)
         self.train_button, self.step_button = self.panel.train_button, self.panel.step_button
+        self.pace = Pace(self)  # the live views' rates while training, within the GUI thread's budget
+        for timer in (*self.live.paced_timers(), self.panel.readout_timer):
+            self.pace.follow(timer)
         self.my_digits = MyDigits(self, self.session, self.draw, self.panel.my_digits_label)
         self.store = self.my_digits.store
         self.actions["gallery"], self.actions["forget"] = self.my_digits.gallery_action, self.my_digits.forget_action
@@ -330,6 +334,7 @@ class MainWindow(QMainWindow):
         for name in ("data", "download"):  # a new training set is taken only between runs
             self.actions[name].setEnabled(not running)
         self.panel.set_running(running)
+        self.pace.set_measuring(running)
         self.tutorial.setEnabled(not running)  # one model: the tutorial waits while training runs
 
     def _progress(self, progress: Progress) -> None:

@@ -2,8 +2,8 @@
 now and, faded, for the earlier runs of the session, each in its colour, named in a legend by what sets it apart.
 
 Plot items are created once and fed with setData; new points only mark the plot dirty and arm a one-shot timer
-(the screen's refresh rate, at most 10 Hz) that redraws, so training speed never drives the redraw rate and an idle
-window wakes no one.
+(the screen's refresh rate, at most 10 Hz; slower while training if drawing takes too much of the GUI thread:
+app/pace.py) that redraws, so training speed never drives the redraw rate and an idle window wakes no one.
 """
 
 from __future__ import annotations
@@ -221,8 +221,8 @@ class TrainingPlots(QWidget):
         self.earlier: dict[str, tuple[pg.PlotDataItem, pg.PlotDataItem]] = {}  # run id: its loss and accuracy curves
         self._dirty = self._accuracy_dirty = False
         # Armed by new data, not ticking all the time: an idle window wakes no one up.
-        self._timer = QTimer(self, singleShot=True, interval=redraw_interval_ms())
-        self._timer.timeout.connect(self._redraw)
+        self.redraw_timer = QTimer(self, singleShot=True, interval=redraw_interval_ms())
+        self.redraw_timer.timeout.connect(self._redraw)
         self._smoothing_changed()
 
     @property
@@ -366,8 +366,8 @@ class TrainingPlots(QWidget):
 
     def _schedule(self) -> None:
         """Redraw once the interval is up: points arriving meanwhile are drawn together."""
-        if not self._timer.isActive():
-            self._timer.start()
+        if not self.redraw_timer.isActive():
+            self.redraw_timer.start()
 
     def _x(self, steps: np.ndarray, samples: np.ndarray, seconds: np.ndarray) -> np.ndarray:
         return {"steps": steps, "samples": samples, "seconds": seconds}[self.x_axis.currentData()]

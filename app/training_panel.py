@@ -165,8 +165,8 @@ class TrainingPanel(QWidget):
         self.progress.setToolTip("Progress through the current epoch")
         self.progress.setFormat("")
         self.speed_label = QLabel("")  # the window puts it in its status bar
-        self._status_timer = QTimer(self, singleShot=True, interval=STATUS_INTERVAL_MS)
-        self._status_timer.timeout.connect(self._show_step)
+        self.readout_timer = QTimer(self, singleShot=True, interval=STATUS_INTERVAL_MS)
+        self.readout_timer.timeout.connect(self._show_step)
         self._pending_step: StepEvent | None = None  # the newest step, not yet in the epoch bar and the read-out
         self._last_progress: tuple[float, int] | None = None  # when the read-out last showed a step, and which
 
@@ -256,8 +256,8 @@ class TrainingPanel(QWidget):
         self._pending_step = event
         if at_once:
             self._show_step()
-        elif not self._status_timer.isActive():
-            self._status_timer.start()
+        elif not self.readout_timer.isActive():
+            self.readout_timer.start()
 
     def _show_step(self) -> None:
         event, self._pending_step = self._pending_step, None

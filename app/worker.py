@@ -37,8 +37,9 @@ from lenet_core.training import (
 
 log = logging.getLogger(__name__)
 
-# What the GUI does with these costs training time (see app/plots.redraw_interval_ms): the loss plot redraws at
-# 10 Hz, and each weight snapshot means a prediction, the probability bars and the feature maps redrawn.
+# What the GUI does with these costs training time (see app/plots.redraw_interval_ms and app/pace.py): the loss plot
+# redraws at up to 10 Hz, and each weight snapshot means a prediction, the probability bars and the feature maps
+# redrawn.
 PROGRESS_INTERVAL_S = 1 / 10  # hand step results to the GUI at most this often, in batches
 WEIGHTS_INTERVAL_S = 1 / 5  # and a snapshot of the weights at most this often
 HEALTH_INTERVAL_S = 1 / 4  # layer health measured on one step this often (< 0.5 % of training: bench/layer_health.py)

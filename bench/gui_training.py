@@ -15,6 +15,7 @@ peak resident memory of the window's process.
     QT_QPA_PLATFORM=offscreen python bench/gui_training.py [--seconds 3] [--repeats 3] [--rounds 3] [--beat-seconds 8]
         [--tab features|health]   (what the window shows below its plots: feature maps, or the layer health plot)
         [--earlier-runs N]        (N earlier runs of 2,500 steps each on the plots, as after N runs compared)
+        [--pace off]              (the live views at their own rates, never slowed by app/pace.py: for comparison)
 """
 
 from __future__ import annotations
@@ -140,7 +141,7 @@ def add_earlier_runs(window, count: int, steps: int = 2500) -> None:
 class Window(Side):
     """The app's window, shown at 1280x800, a drawn 7 predicted and its feature maps live while it trains."""
 
-    def __init__(self, data_dir: Path, tab: str = "features", earlier_runs: int = 0) -> None:
+    def __init__(self, data_dir: Path, tab: str = "features", earlier_runs: int = 0, pace: bool = True) -> None:
         from app.main_window import MainWindow
 
         self.app = QApplication.instance() or QApplication(sys.argv)
@@ -150,6 +151,8 @@ class Window(Side):
         settings.setValue("training/source", "mnist")  # the data the headless side trains on (Train on: MNIST)
         self.window = MainWindow(data_dir=data_dir, settings=settings, data_home=home)
         self.window.resize(1280, 800)
+        if not pace:
+            self.window.pace.budget = float("inf")  # never over it: the views keep their own rates
         if tab == "health":
             self.window.live.tabs.setCurrentWidget(self.window.live.health)
         add_earlier_runs(self.window, earlier_runs)
@@ -207,10 +210,10 @@ class Window(Side):
         return late
 
 
-def child(kind: str, tab: str = "features", earlier_runs: int = 0) -> None:
+def child(kind: str, tab: str = "features", earlier_runs: int = 0, pace: bool = True) -> None:
     """Serve one side: a JSON command per line on stdin, a JSON answer per line on stdout."""
     data_dir = require_mnist()
-    side = Headless(data_dir) if kind == "headless" else Window(data_dir, tab, earlier_runs)
+    side = Headless(data_dir) if kind == "headless" else Window(data_dir, tab, earlier_runs, pace)
     print(json.dumps({"ready": kind}), flush=True)
     for line in sys.stdin:  # between commands the engine is paused and this thread waits here
         command = json.loads(line)
@@ -220,15 +223,19 @@ def child(kind: str, tab: str = "features", earlier_runs: int = 0) -> None:
             answer = {"lateness": side.lateness(command["heartbeat"])}
         else:
             answer = {"peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}  # Linux: KiB
+            if isinstance(side, Window):
+                answer["stretch"] = side.window.pace.stretch  # how much the live views were slowed at the end
             print(json.dumps(answer), flush=True)
             return
         print(json.dumps(answer), flush=True)
 
 
 class Process:
-    def __init__(self, kind: str, tab: str = "features", earlier_runs: int = 0) -> None:
+    def __init__(self, kind: str, tab: str = "features", earlier_runs: int = 0, pace: bool = True) -> None:
+        command = ["--child", kind, "--tab", tab, "--earlier-runs", str(earlier_runs)]
+        command += ["--pace", "on" if pace else "off"]
         self.popen = subprocess.Popen(
-            [sys.executable, __file__, "--child", kind, "--tab", tab, "--earlier-runs", str(earlier_runs)],
+            [sys.executable, __file__, *command],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
@@ -260,6 +267,7 @@ def measure(
     beat_seconds: float = 8.0,
     tab: str = "features",
     earlier_runs: int = 0,
+    pace: bool = True,
 ) -> dict:
     """Medians over `rounds` x `repeats` pairs of slices, each round with a fresh window and a fresh headless process.
 
@@ -271,7 +279,7 @@ def measure(
     gui_rates, headless_rates = [], []
     for round_ in range(rounds):
         headless = Process("headless")  # started one after the other: two imports of torch at once slow both
-        window = Process("gui", tab, earlier_runs)
+        window = Process("gui", tab, earlier_runs, pace)
         try:
             for side in (window, headless):  # a first slice each, not timed: first evaluations, first paints
                 side.ask(train=WARM_UP_S)
@@ -281,7 +289,8 @@ def measure(
                     rates.append(side.ask(train=seconds)["rate"])
             if round_ == rounds - 1:
                 late = np.array(window.ask(heartbeat=beat_seconds)["lateness"])
-                peak_rss = window.ask(quit=True)["peak_rss_mb"]
+                last = window.ask(quit=True)
+                peak_rss, stretch = last["peak_rss_mb"], last["stretch"]
         finally:
             headless.close()
             window.close()
@@ -296,6 +305,7 @@ def measure(
         "late_max": float(late.max()),
         "ticks": len(late),
         "peak_rss_mb": peak_rss,  # of the app's process, training in the window
+        "stretch": stretch,  # of the live views' intervals at the end (app/pace.py)
         "pairs": [(round(h), round(g)) for h, g in zip(headless_rates, gui_rates, strict=True)],  # samples/s
     }
 
@@ -312,6 +322,7 @@ def figures(result: dict) -> list[Figure]:
         Figure("heartbeat lateness while training, p99", result["late_p99"], "ms", "< 20", 1),
         Figure(f"  max over {result['ticks']} ticks", result["late_max"], "ms", "< 50", 1),
         Figure("app peak memory while training", result["peak_rss_mb"], "MB", "< 800", 0),
+        Figure("live views' intervals stretched (app/pace.py) at the end", result["stretch"], "x", digits=2),
     ]
 
 
@@ -323,13 +334,16 @@ def main() -> None:
     parser.add_argument("--beat-seconds", type=float, default=8.0, help="length of the heartbeat slice")
     parser.add_argument("--tab", choices=("features", "health"), default="features", help="shown below the plots")
     parser.add_argument("--earlier-runs", type=int, default=0, help="earlier runs on the plots")
+    parser.add_argument("--pace", choices=("on", "off"), default="on", help="off: live views never slowed")
     parser.add_argument("--child", choices=("gui", "headless"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(args.child, args.tab, args.earlier_runs)
+        child(args.child, args.tab, args.earlier_runs, args.pace == "on")
         return
     require_mnist()
-    r = measure(args.seconds, args.repeats, args.rounds, args.beat_seconds, args.tab, args.earlier_runs)
+    r = measure(
+        args.seconds, args.repeats, args.rounds, args.beat_seconds, args.tab, args.earlier_runs, args.pace == "on"
+    )
     slices = args.repeats * args.rounds
     print(f"headless engine : {r['headless']:8.0f} samples/s (median of {slices} slices of {args.seconds:g} s)")
     print(f"in the window   : {r['gui']:8.0f} samples/s")
@@ -342,6 +356,7 @@ def main() -> None:
         "(target: p99 < 20 ms, max < 50 ms)"
     )
     print(f"app peak memory : {r['peak_rss_mb']:.0f} MB while training (target < 800 MB)")
+    print(f"live views      : intervals x{r['stretch']:.2f} at the end (app/pace.py)")
     print("pairs (headless, window) samples/s:", ", ".join(f"{h:,}/{g:,}" for h, g in r["pairs"]))
 
 

@@ -40,16 +40,16 @@ def test_loss_plot_keeps_every_point_but_draws_few(shown_plots):
 def test_redraws_come_with_new_points_and_stop_without_them(qtbot):
     plots = TrainingPlots()
     qtbot.addWidget(plots)
-    assert not plots._timer.isActive()  # idle: no timer wakes the GUI thread
+    assert not plots.redraw_timer.isActive()  # idle: no timer wakes the GUI thread
     for step in range(1, 4):  # points arriving within one interval are drawn by one redraw
         plots.add_losses([step], [1.0 / step])
     qtbot.waitUntil(lambda: plots.raw_curve.getOriginalDataset()[0] is not None, timeout=20000)
     x, y = plots.raw_curve.getOriginalDataset()
     assert list(x) == [1, 2, 3] and np.allclose(y, [1, 0.5, 1 / 3])
-    assert not plots._timer.isActive()
+    assert not plots.redraw_timer.isActive()
     plots.add_accuracy(1, 0.9)
     qtbot.waitUntil(lambda: plots.accuracy_curve.getOriginalDataset()[0] is not None, timeout=20000)
-    assert not plots._timer.isActive()
+    assert not plots.redraw_timer.isActive()
 
 
 def test_accuracy_points_and_clear(qtbot):
