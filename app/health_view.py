@@ -9,7 +9,7 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidg
 
 from lenet_core.health import LAYERS, RATIO_RULE, RATIO_TOO_HIGH, RATIO_TOO_LOW, RELU_LAYERS, LayerHealth
 
-from .plots import redraw_interval_ms, style_plot
+from .plots import Growing, redraw_interval_ms, style_plot
 
 # What the plot can show: the LayerHealth field, its text, whether on a log axis, its tip.
 QUANTITIES = (
@@ -77,7 +77,10 @@ class LayerHealthView(QWidget):
         layout.addWidget(self.plot, 1)
         layout.addWidget(self.readout)
 
-        self.measured: list[LayerHealth] = []
+        # Every measurement so far, a column a field and layer: appending is cheap and a redraw only slices them.
+        self._steps = Growing()
+        self._columns = {field: [Growing() for _ in self._layers(field)] for field, *_ in QUANTITIES}
+        self.newest: LayerHealth | None = None
         self.verdict = ""  # the newest measurement's (LayerHealth.verdict)
         self._dirty = False
         self.redraw_timer = QTimer(self, singleShot=True, interval=max(redraw_interval_ms(), REDRAW_MS))
@@ -88,8 +91,13 @@ class LayerHealthView(QWidget):
     def add(self, measured: list[LayerHealth]) -> None:
         if not measured:
             return
-        self.measured.extend(measured)
-        verdict = measured[-1].verdict()
+        self._steps.extend([h.step for h in measured])
+        for field, columns in self._columns.items():
+            rows = np.array([getattr(h, field) for h in measured], dtype=np.float64)
+            for i, column in enumerate(columns):
+                column.extend(rows[:, i])
+        self.newest = measured[-1]
+        verdict = self.newest.verdict()
         if verdict != self.verdict:
             self.verdict = verdict
             self.warning_changed.emit(verdict)
@@ -97,11 +105,20 @@ class LayerHealthView(QWidget):
         if not self.redraw_timer.isActive():
             self.redraw_timer.start()
 
+    @property
+    def count(self) -> int:
+        """How many measurements are kept (and drawn)."""
+        return self._steps.size
+
+    @staticmethod
+    def _layers(field: str) -> tuple[str, ...]:
+        return RELU_LAYERS if field == "dead" else LAYERS
+
     def _show_newest(self) -> None:
-        if not self.measured:
+        newest = self.newest
+        if newest is None:
             self.readout.setText("Train to see how each layer fares.")
             return
-        newest = self.measured[-1]
         ratios = "  ·  ".join(f"{n} {r:.1e}" for n, r in zip(LAYERS, newest.update_ratio, strict=True))
         dead = "  ·  ".join(f"{n} {100 * d:.0f} %" for n, d in zip(RELU_LAYERS, newest.dead, strict=True))
         text = f"Step {newest.step:,}, lr {newest.lr:.3g}. Update ratio: {ratios}. Dead ReLUs: {dead}."
@@ -109,7 +126,11 @@ class LayerHealthView(QWidget):
         self.readout.setText(f'<span style="color:{colour}"><b>{self.verdict or "Healthy."}</b></span> {text}')
 
     def clear(self) -> None:
-        self.measured.clear()
+        self._steps.clear()
+        for columns in self._columns.values():
+            for column in columns:
+                column.clear()
+        self.newest = None
         if self.verdict:
             self.verdict = ""
             self.warning_changed.emit("")
@@ -142,13 +163,9 @@ class LayerHealthView(QWidget):
         self._dirty = False
         self._show_newest()
         field = QUANTITIES[self.quantity.currentIndex()][0]
-        steps = np.array([h.step for h in self.measured], dtype=float)
-        layers = RELU_LAYERS if field == "dead" else LAYERS
-        values = np.array([getattr(h, field) for h in self.measured], dtype=float).reshape(len(steps), len(layers))
-        if field == "dead":
-            values = 100 * values
-        for i, name in enumerate(layers):
-            column = values[:, i]
+        steps = self._steps.view()
+        for name, values in zip(self._layers(field), self._columns[field], strict=True):
+            column = 100 * values.view() if field == "dead" else values.view()
             if self.plot.getPlotItem().ctrl.logYCheck.isChecked():
                 column = np.where(column > 0, column, np.nan)  # log of 0: not drawn (a layer with no gradient)
             self.curves[name].setData(steps, column, connect="finite")

@@ -23,7 +23,7 @@ EARLIER_ALPHA = 110  # earlier runs, faded
 SMOOTH_SAMPLES_PER_PIXEL = 0.5  # the moving average is smooth: a point every 2 pixels draws it as well as all of them
 
 
-class _Growing:
+class Growing:
     """An append-only float array with amortised O(1) appends."""
 
     def __init__(self) -> None:
@@ -212,9 +212,9 @@ class TrainingPlots(QWidget):
         layout.addLayout(row)
         layout.addLayout(controls)
 
-        self._steps, self._samples, self._seconds = _Growing(), _Growing(), _Growing()
-        self._losses, self._smooth = _Growing(), _Growing()
-        self._epochs, self._accuracy = _Growing(), _Growing()
+        self._steps, self._samples, self._seconds = Growing(), Growing(), Growing()
+        self._losses, self._smooth = Growing(), Growing()
+        self._epochs, self._accuracy = Growing(), Growing()
         self._ema = (0.0, 1.0)  # the moving average so far and its debiasing factor
         self.log: RunLog | None = None  # the runs shown (follow())
         self.current: Run | None = None  # the run whose points come with add_losses

@@ -98,10 +98,10 @@ def test_the_window_flags_a_diverging_run_before_it_stops(qtbot, make_window):
         steps = health.curves["fc1"].getData()[0]
         return 0 if steps is None else len(steps)
 
-    qtbot.waitUntil(lambda: drawn() == len(health.measured) > 0)
+    qtbot.waitUntil(lambda: drawn() == health.count > 0)
     qtbot.waitUntil(lambda: "updates too large" in health.readout.text())
     w.reset_weights()  # new weights: the old run's health goes
-    assert not health.measured and w.live.tabs.tabText(1) == "Layer health"
+    assert health.count == 0 and health.newest is None and w.live.tabs.tabText(1) == "Layer health"
 
 
 def test_the_window_shows_a_stalled_run(qtbot, make_window):
@@ -110,9 +110,46 @@ def test_the_window_shows_a_stalled_run(qtbot, make_window):
     w.panel.set_config(w.panel.config().replace(lr=1e-5, lr_schedule="constant"))
     w._config_changed(w.panel.config())
     w.step_once()
-    qtbot.waitUntil(lambda: bool(w.live.health.measured), timeout=20000)
+    qtbot.waitUntil(lambda: w.live.health.count > 0, timeout=20000)
     assert "tiny" in w.live.health.verdict and w.live.tabs.tabText(1) == "Layer health ⚠"
     w.live.tabs.setCurrentWidget(w.live.health)  # the read-out is written while it is shown
     qtbot.waitUntil(lambda: "weights hardly change" in w.live.health.readout.text())
     for index in range(w.live.health.quantity.count()):  # every quantity draws
         w.live.health.quantity.setCurrentIndex(index)
+
+
+def test_the_view_draws_every_measurement_it_was_given(qtbot):
+    """More measurements than the columns first hold, in batches as the worker hands them over; each quantity's
+    curves are the values given (dead ReLUs in %, a zero gradient left out on the log axis)."""
+    import numpy as np
+
+    from app.health_view import QUANTITIES, LayerHealthView
+    from lenet_core.health import LayerHealth
+
+    view = LayerHealthView()
+    qtbot.addWidget(view)
+    view.show()
+    rng = np.random.default_rng(0)
+    given = []
+    for step in range(1, 1501):
+        five = lambda: tuple(float(v) for v in rng.uniform(1e-4, 1.0, len(LAYERS)))  # noqa: E731
+        grad = (0.0, *five()[1:]) if step % 100 == 0 else five()  # now and then a layer with no gradient
+        dead = tuple(float(v) for v in rng.uniform(0, 1, len(RELU_LAYERS)))
+        given.append(LayerHealth(step * 3, 0.1, five(), grad, five(), dead))
+    for start in range(0, len(given), 7):
+        view.add(given[start : start + 7])
+    assert view.count == len(given) and view.newest == given[-1]
+    qtbot.waitUntil(lambda: view.curves["fc1"].getOriginalDataset()[0] is not None)  # at the next redraw
+    for index, (field, _, log, _) in enumerate(QUANTITIES):
+        view.quantity.setCurrentIndex(index)  # another quantity: redrawn at once
+        layers = RELU_LAYERS if field == "dead" else LAYERS
+        for i, name in enumerate(layers):
+            x, y = view.curves[name].getOriginalDataset()
+            expected = np.array([getattr(h, field)[i] for h in given]) * (100 if field == "dead" else 1)
+            if log:
+                expected = np.where(expected > 0, expected, np.nan)
+            np.testing.assert_array_equal(x, [h.step for h in given])
+            np.testing.assert_array_equal(y, expected)
+    view.clear()
+    x, _ = view.curves["fc1"].getOriginalDataset()
+    assert view.count == 0 and (x is None or x.size == 0)
