@@ -46,13 +46,8 @@ class LayerHealthView(QWidget):
         style_plot(self.plot)
         self.plot.setLabel("bottom", "step")
         self.plot.getAxis("left").enableAutoSIPrefix(False)  # "0.001" on a log axis read as x0.001: confusing
-        base = self.palette().base().color()
-        base.setAlpha(200)
-        self.legend = self.plot.addLegend(
-            offset=(5, 5), colCount=len(LAYERS), brush=pg.mkBrush(base), labelTextColor=self.palette().text().color()
-        )
         self.curves = {
-            name: self.plot.plot(pen=pg.mkPen(colour, width=1), name=name)  # 2 px: 14 ms a redraw instead of 8
+            name: self.plot.plot(pen=pg.mkPen(colour, width=1))  # 2 px: 14 ms a redraw instead of 8
             for name, colour in zip(LAYERS, COLOURS, strict=True)
         }
         # The rule of thumb and the healthy band, on the ratio only.
@@ -68,9 +63,17 @@ class LayerHealthView(QWidget):
         self.readout.setWordWrap(True)
         self.readout.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
+        # The layers' colours beside the choice, not in a legend over the plot (it hid the top of the range).
+        self.key = QLabel(
+            "  ".join(f'<span style="color:{c}">━━</span> {n}' for n, c in zip(LAYERS, COLOURS, strict=True))
+        )
+        self.key.setObjectName("health_key")
+        self.key.setToolTip("Each layer's line")
+
         top = QHBoxLayout()
         top.addWidget(QLabel("Show"))
         top.addWidget(self.quantity, 1)
+        top.addWidget(self.key)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(top)

@@ -37,8 +37,16 @@ class PixelImage(QLabel):
         super().__init__()
         self.setToolTip(tip)
         self.setMinimumSize(84, 84)
-        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)  # the pixmap never sizes it
+        policy = QSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)  # the pixmap never sizes it
+        policy.setHeightForWidth(True)  # a square: as tall as its column is wide, the room left above and below
+        self.setSizePolicy(policy)
         self.rgb: np.ndarray | None = None
+
+    def hasHeightForWidth(self) -> bool:
+        return True
+
+    def heightForWidth(self, width: int) -> int:
+        return width
 
     def show_rgb(self, rgb: np.ndarray, side: int) -> None:
         """rgb (H x W x 3 uint8) in a square of at most `side` logical pixels."""
@@ -82,7 +90,6 @@ class WhyView(QWidget):
             grid.addWidget(image, 0, column)
             grid.addWidget(caption, 1, column)
             grid.setColumnStretch(column, 1)  # three maps of one size, whatever their captions say
-        grid.setRowStretch(0, 1)
         top = QHBoxLayout()
         top.addWidget(QLabel("Why not"))
         top.addWidget(self.pick)
@@ -90,7 +97,9 @@ class WhyView(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(top)
-        layout.addLayout(grid, 1)
+        layout.addStretch(1)  # the maps and their captions in the middle of the room
+        layout.addLayout(grid)
+        layout.addStretch(1)
         layout.addWidget(self.note)
 
         self.net: torch.nn.Module | None = None
