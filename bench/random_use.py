@@ -369,6 +369,7 @@ class RandomUse:
             "combo": (4, self.combo),
             "checkbox": (2.5, self.checkbox),
             "pen width": (1.5, self.pen_width),
+            "live view": (4, self.live_view),
             "tutorial": (6, self.tutorial),
             "gallery": (5, self.gallery),
             "evaluation": (3, self.evaluation),
@@ -677,6 +678,33 @@ class RandomUse:
             self.click(slider, QPoint(int(self.r.random() * slider.width()), slider.height() // 2))
         else:
             QTest.keyClick(slider, self.r.choice([Qt.Key.Key_Left, Qt.Key.Key_Right, Qt.Key.Key_PageUp]))
+
+    def live_view(self) -> None:
+        """The middle column: a tab, the health quantity, the legend, the x axis, smoothing, log scale, why not."""
+        w, r = self.w(), self.r
+        live, plots = w.live, w.plots
+        kind = r.choice(["tab", "quantity", "legend", "x axis", "smoothing", "log scale", "why not"])
+        self.rec.detail(kind)
+        if kind == "tab":
+            bar = live.tabs.tabBar()
+            self.click(bar, bar.tabRect(r.randrange(bar.count())).center())
+        elif kind in ("quantity", "x axis", "why not"):
+            combo = {"quantity": live.health.quantity, "x axis": plots.x_axis, "why not": live.why.pick}[kind]
+            if combo.isVisible():
+                QTest.keyClick(combo, r.choice([Qt.Key.Key_Down, Qt.Key.Key_Up, Qt.Key.Key_Home, Qt.Key.Key_End]))
+        elif kind == "legend":
+            if not plots.legend.items:
+                self.rec.detail("no runs in the legend")
+                return
+            sample, _ = r.choice(plots.legend.items)
+            view = plots.loss_plot
+            point = view.mapFromScene(sample.mapToScene(sample.boundingRect().center()))
+            self.click(view.viewport(), QPoint(point.x(), point.y()))
+        elif kind == "smoothing":
+            slider = plots.smoothing
+            self.click(slider, QPoint(int(r.random() * slider.width()), slider.height() // 2))
+        else:
+            self.click(plots.log_scale, QPoint(8, plots.log_scale.height() // 2))
 
     def tutorial(self) -> None:
         w, r = self.w(), self.r
