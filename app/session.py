@@ -218,10 +218,7 @@ class Session(QObject):
         run = self.live_run
         if run is None or progress.steps[0] == 1 or (run.steps and progress.steps[0] <= run.steps[-1]):
             run = self.live_run = self.runs.start(self.config, self.source)
-        run.steps += progress.steps
-        run.samples += progress.samples
-        run.seconds += progress.seconds
-        run.losses += progress.losses
+        run.add_steps(progress.steps, progress.samples, progress.seconds, progress.losses)
 
     def clear_runs(self) -> None:
         self.runs.clear()

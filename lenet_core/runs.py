@@ -52,10 +52,16 @@ class Run:
     accuracy: list[float] = field(default_factory=list)  # test accuracy after each epoch, 0-1
 
     def add_step(self, event: StepEvent) -> None:
-        self.steps.append(event.step)
-        self.samples.append(event.samples_seen)
-        self.seconds.append(event.train_s)
-        self.losses.append(event.loss)
+        self.add_steps([event.step], [event.samples_seen], [event.train_s], [event.loss])
+
+    def add_steps(self, steps: list[int], samples: list[int], seconds: list[float], losses: list[float]) -> None:
+        """Steps in order, as reported together (each list one value a step)."""
+        if not len(steps) == len(samples) == len(seconds) == len(losses):
+            raise ValueError("one step number, sample count, time and loss a step")
+        self.steps += steps
+        self.samples += samples
+        self.seconds += seconds
+        self.losses += losses
 
     def add_epoch(self, event: EpochEvent) -> None:
         if event.test_accuracy is not None:
