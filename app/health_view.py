@@ -68,6 +68,7 @@ class LayerHealthView(QWidget):
             "  ".join(f'<span style="color:{c}">━━</span> {n}' for n, c in zip(LAYERS, COLOURS, strict=True))
         )
         self.key.setObjectName("health_key")
+        self.key.setWordWrap(True)  # on two lines rather than widen a narrow window
         self.key.setToolTip("Each layer's line")
 
         top = QHBoxLayout()

@@ -56,11 +56,15 @@ class LiveView(QSplitter):
         """The timers of what redraws while training (app/pace.py)."""
         return self.plots.redraw_timer, self.health.redraw_timer, self.features_timer
 
-    def show_prediction(self, prediction: Prediction) -> None:
-        """A new drawing or new weights: the feature maps follow (throttled to the screen's pace, not training's)."""
+    def show_prediction(self, prediction: Prediction, drawn: bool = False) -> None:
+        """A new drawing or new weights: the feature maps follow (throttled to the screen's pace, not training's).
+        drawn: the drawing changed: within FEATURE_INTERVAL_MS, even while training slows the views (app/pace.py)."""
         self._prediction = prediction
-        if not self.features_timer.isActive():
-            self.features_timer.start()
+        timer = self.features_timer
+        if drawn and (not timer.isActive() or timer.remainingTime() > FEATURE_INTERVAL_MS):
+            timer.start(FEATURE_INTERVAL_MS)  # for this once; the pace gives it its own interval back after
+        elif not timer.isActive():
+            timer.start()
 
     def _refresh_features(self) -> None:
         if self.tabs.currentWidget() is self.feature_maps:  # hidden, their mosaics cost the training time for nothing

@@ -30,15 +30,18 @@ class Pace(QObject):
         self.budget = budget
         self.stretch = 1.0
         self.share: float | None = None  # the GUI thread's share of a core over the last sample, while measuring
-        self._timers: list[tuple[QTimer, int]] = []
+        self._timers: list[tuple[QTimer, int]] = []  # each with its own interval
+        self._applied = 1.0  # the stretch the timers are meant to run at now (1 between runs)
         self._clock = QTimer(self, interval=SAMPLE_MS)
         self._clock.timeout.connect(self._sample)
         self._since: tuple[float, float] | None = None  # (wall, GUI thread CPU) at the last sample
 
     def follow(self, timer: QTimer) -> None:
-        """Keep timer's interval at its present one times the stretch, while training."""
+        """Keep timer's interval at its present one times the stretch, while training. (A caller may start it with
+        a shorter interval for once, e.g. `start(ms)` for a drawing that changed: its own is back after it fired.)"""
         self._timers.append((timer, timer.interval()))
-        self._apply(self.stretch if self.measuring else 1.0)
+        timer.timeout.connect(self._settle)  # after the owner's slot: a single-shot timer is idle by then
+        self._settle(timer)
 
     @property
     def measuring(self) -> bool:
@@ -81,5 +84,17 @@ class Pace(QObject):
             self.stretch_changed.emit(stretch)
 
     def _apply(self, stretch: float) -> None:
-        for timer, base in self._timers:
-            timer.setInterval(round(base * stretch))
+        self._applied = stretch
+        for timer, _ in self._timers:
+            self._settle(timer)
+
+    def _settle(self, timer: QTimer | None = None) -> None:
+        """Give timer (else the one that just fired) the interval it should have now. setInterval restarts a
+        running timer: one already armed keeps its time, unless the new interval brings it sooner."""
+        timer = timer if timer is not None else self.sender()
+        base = next((b for t, b in self._timers if t is timer), None)
+        if base is None:
+            return
+        interval = round(base * self._applied)
+        if timer.interval() != interval and (not timer.isActive() or interval < timer.remainingTime()):
+            timer.setInterval(interval)

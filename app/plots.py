@@ -41,6 +41,8 @@ class Growing:
         return self._data[: self.size]
 
     def clear(self) -> None:
+        """Empty, in a new buffer: views of the old one may still be held (pyqtgraph keeps what setData got)."""
+        self._data = np.empty(1024, np.float64)
         self.size = 0
 
 

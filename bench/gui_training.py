@@ -166,6 +166,7 @@ class Window(Side):
         if self.trainer.config.epochs != CONFIG.epochs:
             raise RuntimeError(f"the window trains {self.trainer.config.epochs} epochs, not {CONFIG.epochs}")
         self.trainer.pause()  # the engine's own pause: the run goes on after resume(), the window stays "running"
+        self.window.pace.set_measuring(False)  # as a real pause does: the idle wait between slices is not measured
         self.clock = EvaluationClock(self.trainer)
 
     def _wait_for(self, done) -> None:
@@ -179,6 +180,7 @@ class Window(Side):
     def train_for(self, seconds: float, heartbeat: QTimer | None = None) -> float:
         steps = self.trainer.step_count
         self.trainer.resume()
+        self.window.pace.set_measuring(True)
         self._wait_for(lambda: self.trainer.step_count > steps)
         started, samples = time.perf_counter(), self.trainer.samples_seen
         if heartbeat is not None:
@@ -188,6 +190,7 @@ class Window(Side):
         loop.exec()
         end, done = time.perf_counter(), self.trainer.samples_seen
         self.trainer.pause()
+        self.window.pace.set_measuring(False)
         if heartbeat is not None:
             heartbeat.stop()
         return self.rate(done - samples, started, end)

@@ -11,6 +11,11 @@ from PySide6.QtCore import QTimer
 from app.pace import MAX_STRETCH, Pace
 
 
+def due_within(timer: QTimer, ms: int) -> bool:
+    """Armed to fire within ms (a coarse timer, Qt's default, may come up to 5 % late)."""
+    return timer.isActive() and timer.remainingTime() <= ms * 1.05 + 1
+
+
 def busy(seconds: float) -> None:
     """Keep the calling (GUI) thread on the CPU: its own clock advances."""
     start = time.thread_time()
@@ -81,8 +86,36 @@ def test_an_idle_gui_thread_gets_the_rates_back(qtbot):
     pace.set_measuring(False)
 
 
+def test_a_stretch_never_puts_off_a_redraw_already_armed(qtbot):
+    pace = Pace(budget=1e-6)
+    timer = QTimer(singleShot=True, interval=200)
+    pace.follow(timer)
+    timer.start()
+    pace.set_measuring(True)
+    busy(0.05)
+    pace._sample()  # stretched x2 while armed: setInterval would restart it, 400 ms from now
+    assert pace.stretch == 2.0
+    assert due_within(timer, 200) and timer.interval() == 200
+    with qtbot.waitSignal(timer.timeout, timeout=5000):
+        pass
+    assert timer.interval() == 400  # the stretched interval from the next time on
+    timer.start(50)  # a caller's one-off shorter wait (a drawing changed) ...
+    with qtbot.waitSignal(timer.timeout, timeout=5000):
+        pass
+    assert timer.interval() == 400  # ... and the pace's interval is back after it
+    timer.start()
+    pace.set_measuring(False)  # back to a shorter interval: brought forward at once
+    assert timer.interval() == 200 and due_within(timer, 200)
+
+
 def test_the_window_paces_its_live_views_while_training(qtbot, make_window):
+    from app.live_view import FEATURE_INTERVAL_MS
+
+    from .test_gui import drag
+
     window = make_window()
+    window.panel.set_config(window.panel.config().replace(epochs=1000))  # still training at the checks below
+    window._config_changed(window.panel.config())
     pace = window.pace
     followed = {id(timer) for timer, _ in pace._timers}
     for timer in (window.plots.redraw_timer, window.live.health.redraw_timer, window.live.features_timer,
@@ -96,8 +129,18 @@ def test_the_window_paces_its_live_views_while_training(qtbot, make_window):
     qtbot.waitUntil(lambda: pace.measuring)
     qtbot.waitUntil(lambda: pace.stretch > 1, timeout=10000)  # the clock's own ticks
     qtbot.waitUntil(lambda: window.plots.redraw_timer.interval() > base)
-    qtbot.waitUntil(lambda: window.plots.point_count > 0, timeout=10000)  # and still drawn
+    qtbot.waitUntil(lambda: window.plots.raw_curve.getOriginalDataset()[0] is not None, timeout=10000)  # drawn
+    assert window.live.features_timer.interval() > FEATURE_INTERVAL_MS  # weight snapshots: at the stretched pace
+    # A drawing's feature maps come at once (within FEATURE_INTERVAL_MS), while training slows the rest.
+    shown, show = [], window.live.show_prediction
+    window.live.show_prediction = lambda prediction, drawn=False: (shown.append(drawn), show(prediction, drawn))
+    drag(qtbot, window.canvas, [(0.3, 0.2), (0.7, 0.2), (0.45, 0.8)])
+    qtbot.waitUntil(lambda: True in shown)  # the window says the drawing changed
+    window.live.features_timer.start()  # armed at the stretched pace, as by a weight snapshot
+    show(window._prediction, True)
+    assert due_within(window.live.features_timer, FEATURE_INTERVAL_MS)
+    assert window.running
     window.toggle_training()
     qtbot.waitUntil(lambda: not window.running, timeout=20000)
     assert not pace.measuring
-    assert window.plots.redraw_timer.interval() == base
+    qtbot.waitUntil(lambda: window.plots.redraw_timer.interval() == base)  # (once a redraw armed meanwhile is done)

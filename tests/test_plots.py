@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from app.plots import SteadyViewBox, TrainingPlots, epoch_tick_spacing
+from app.plots import Growing, SteadyViewBox, TrainingPlots, epoch_tick_spacing
 
 
 @pytest.fixture
@@ -124,3 +124,16 @@ def test_epoch_ticks_stay_readable_as_epochs_grow(shown_plots):
     (major, labelled), _ = axis.tickValues(0.5, 15.5, axis.width())  # what the axis draws now
     assert major == epoch_tick_spacing(15, axis.width())[0]
     assert len(labelled) * 28 <= axis.width()  # 15 epochs in ~270 px: every other one is labelled
+
+
+def test_a_cleared_column_leaves_views_taken_before_alone():
+    """pyqtgraph keeps the arrays setData got: what a curve holds must not change under it after a clear."""
+    column = Growing()
+    column.extend([1.0, 2.0, 3.0])
+    held = column.view()
+    column.clear()
+    column.extend([7.0, 8.0])
+    assert held.tolist() == [1.0, 2.0, 3.0]
+    assert column.view().tolist() == [7.0, 8.0]
+    column.extend(range(2000))  # grows past its first buffer
+    assert column.view()[:3].tolist() == [7.0, 8.0, 0.0] and column.size == 2002
