@@ -261,18 +261,20 @@ class MainWindow(QMainWindow):
 
     # -- prediction ---------------------------------------------------------------------------------
     def update_prediction(self) -> None:
-        if self._input_version != self._drawing_version:  # while training, only the weights change: prepare once
+        drawn = self._input_version != self._drawing_version
+        if drawn:  # while training, only the weights change: prepare once
             self._input, self._input_version = prepare(self.canvas.image()), self._drawing_version
         self._prediction = classify(self.net, self._input)
         self.prediction.display(self._prediction)
         if self._tutorial_version != self._drawing_version:  # a new drawing: the tutorial walk starts over
             self._tutorial_version = self._drawing_version
             self.tutorial.set_input(self._prediction.input, self._prediction.digit)
-        self.live.show_prediction(self._prediction)
+        self.live.show_prediction(self._prediction, drawn)
 
     def _drawing_changed(self) -> None:
         self._drawing_version += 1
         self._predict_timer.start()
+        self.session.postpone_warm_up()
 
     def set_language(self, code: str, remember: bool = True) -> None:
         """ "en", "ko", or "" for the system's language; the tutorial's texts follow at once. remember: kept in the

@@ -16,7 +16,7 @@ import os
 from pathlib import Path
 
 import torch
-from PySide6.QtCore import QObject, QStandardPaths, QThread, Signal
+from PySide6.QtCore import QObject, QStandardPaths, Qt, QThread, QTimer, Signal
 
 from lenet_core.checkpoint import Checkpoint, CheckpointError, load_checkpoint, save_checkpoint
 from lenet_core.datasets import DatasetNotFoundError, TensorData, find_mnist
@@ -33,6 +33,9 @@ log = logging.getLogger(__name__)
 
 APP_NAME = "LeNet digit trainer"
 AUTOSAVE_NAME = "autosave.pt"
+# The worker imports what the first optimizer needs (~1.5 s of Python that holds the GIL in turns with the GUI
+# thread) once nobody has drawn for this long: not under a stroke, and before the first Start, teach or tutorial step.
+WARM_UP_IDLE_MS = 1500
 
 
 def default_data_home() -> Path:
@@ -63,6 +66,7 @@ class Session(QObject):
     request_config = Signal(object)
     request_source = Signal(str, object)
     request_evaluate = Signal()
+    request_warm_up = Signal()
     # To the window.
     status = Signal(str, int)  # a message for the status bar, and for how many ms (0: until the next one)
     failed = Signal(str)  # what the user must be told and acknowledge
@@ -118,6 +122,12 @@ class Session(QObject):
         self.request_config.connect(self.worker.configure)
         self.request_source.connect(self.worker.set_source)
         self.request_evaluate.connect(self.worker.evaluate)
+        self.request_warm_up.connect(self.worker.warm_up)
+        # Once the window has been idle a while (nobody drawing), the worker does what the first optimizer imports.
+        self._warm_up_timer = QTimer(self, singleShot=True, interval=WARM_UP_IDLE_MS)
+        self._warm_up_timer.setTimerType(Qt.TimerType.PreciseTimer)  # restarted at every move: counts from the last
+        self._warm_up_timer.timeout.connect(self.request_warm_up)
+        self._warm_up_timer.start()
         # Methods, not lambdas: a lambda connected to the worker's signal runs on the worker's thread.
         self.worker.weights_changed.connect(self._weights_changed)
         self.worker.state_changed.connect(self._state_changed)
@@ -130,6 +140,11 @@ class Session(QObject):
         self.worker.building.connect(self._building)
         self.worker.preparing.connect(self._preparing)
         self.thread.start()
+
+    def postpone_warm_up(self) -> None:
+        """Someone is drawing: the warm-up waits until they have paused (once done, nothing to wait for)."""
+        if self._warm_up_timer.isActive():
+            self._warm_up_timer.start()
 
     def _initial_weights(self) -> tuple[dict[str, torch.Tensor], str]:
         """The last session's weights, else the shipped ones, else random ones; and which they are."""

@@ -33,6 +33,7 @@ from lenet_core.training import (
     Trainer,
     TrainingDiverged,
     evaluate,
+    prepare_optimizers,
 )
 
 log = logging.getLogger(__name__)
@@ -143,6 +144,14 @@ class TrainingWorker(QObject):
         """Connected to QThread.started."""
         lower_priority()  # before the OpenMP team starts: drawing stays quick while both cores train
         use_threads(CORES)  # all the cores for training; the GUI thread keeps to one (lenet_core.threads)
+
+    @Slot()
+    @reported("getting the training engine ready")
+    def warm_up(self) -> None:
+        """What the first optimizer of the process imports (lenet_core.training.prepare_optimizers), done while the
+        window is idle: else it comes with the first Start or teach, or freezes the GUI thread for ~1.8 s at the
+        tutorial's first step (its optimizer is made there)."""
+        prepare_optimizers()
 
     def _train_parts(self) -> tuple[TensorData | None, TensorData | None, TensorData | None]:
         """What training runs on, for the source chosen: MNIST, pen digits and My digits, each None when the source

@@ -198,6 +198,32 @@ def test_feature_maps_show_the_drawing_and_follow_training(qtbot, make_window):
     qtbot.waitUntil(lambda: maps.images[CONV1].image is None)
 
 
+def test_the_worker_gets_the_engine_ready_once_nobody_draws(qtbot, make_window, monkeypatch):
+    """torch.optim's first optimizer imports torch._dynamo (~1.5 s): done on the worker while the window is idle, not
+    under a stroke, and then the tutorial's first step (its optimizer is made on the GUI thread) does not freeze."""
+    from PySide6.QtCore import QThread
+
+    import app.session
+    import app.worker
+
+    done_on = []
+    monkeypatch.setattr(app.worker, "prepare_optimizers", lambda: done_on.append(QThread.currentThread().objectName()))
+    monkeypatch.setattr(app.session, "WARM_UP_IDLE_MS", 60_000)  # never of itself during this test
+    window = make_window()
+    timer = window.session._warm_up_timer
+    assert timer.isActive() and not done_on  # counting from the start
+    qtbot.wait(300)
+    before = timer.remainingTime()
+    drag(qtbot, window.canvas, [(0.3, 0.2), (0.7, 0.2), (0.45, 0.8)])
+    assert timer.remainingTime() > before  # someone draws: it waits for a pause again
+    assert not done_on
+    timer.start(10)  # as if the pause had lasted
+    qtbot.waitUntil(lambda: done_on == ["training"], timeout=20000)  # on the training thread
+    drag(qtbot, window.canvas, [(0.5, 0.2), (0.5, 0.8)])
+    qtbot.wait(100)
+    assert done_on == ["training"] and not timer.isActive()  # once
+
+
 def test_closing_mid_training_stops_the_thread(qtbot, make_window, qtlog):
     window = make_window()
     window.toggle_training()
