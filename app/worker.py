@@ -73,6 +73,10 @@ def snapshot(net: torch.nn.Module) -> dict[str, torch.Tensor]:
     return {k: v.detach().to("cpu", copy=True).contiguous() for k, v in net.state_dict().items()}
 
 
+class WindowClosing(Exception):
+    """The window closed while a slot was under way: it ends without a word (nobody waits for its answer)."""
+
+
 def reported(doing: str) -> Callable:
     """A slot that says what it is doing (for a window waiting to close) and turns any error into `failed`.
 
@@ -88,6 +92,8 @@ def reported(doing: str) -> Callable:
             self.activity = doing
             try:
                 slot(self, *args)
+            except WindowClosing:
+                pass
             except Exception as exc:
                 log.exception("%s failed", doing)
                 self.failed.emit(f"{doing[0].upper()}{doing[1:]} failed: {exc}")
@@ -213,7 +219,10 @@ class TrainingWorker(QObject):
 
     def _new_trainer(self, weights: dict[str, torch.Tensor]) -> Trainer:
         test = self.data.test if self.data else None
-        trainer = Trainer(self._model(weights), self.config.replace(device="cpu"), self._train_set(), test)
+        train = self._train_set()
+        if self.closing.is_set():  # closed while the pen digits were prepared: the engine's first optimizer would
+            raise WindowClosing  # import ~1.5 s of torch that nothing can cut short, for nobody
+        trainer = Trainer(self._model(weights), self.config.replace(device="cpu"), train, test)
         trainer.health_interval_s = HEALTH_INTERVAL_S
         return trainer
 
@@ -373,6 +382,8 @@ class TrainingWorker(QObject):
                     self.epoch_finished.emit(event)
                 elif isinstance(event, StoppedEvent):
                     final = event
+        except WindowClosing:
+            pass
         except Exception as exc:  # an engine bug must not kill the thread silently
             log.exception("training failed")
             final = StoppedEvent("error", str(exc))

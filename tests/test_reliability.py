@@ -284,6 +284,45 @@ def test_pause_while_the_trainer_is_built_still_stops_the_run(qtbot, mnist_dir, 
     assert stopped == ["stopped"] and worker.trainer.step_count == 0
 
 
+@pytest.mark.parametrize("slot", ["teach", "train", "step"])
+def test_a_window_closed_while_the_pen_digits_are_prepared_builds_no_engine(qtbot, mnist_dir, monkeypatch, slot):
+    """The engine's first optimizer imports ~1.5 s of torch that nothing can cut short: not for a closed window.
+    (Quitting during a first teach took 2.0-2.5 s, bench/close_time.py.)"""
+    import app.worker
+    from app.worker import TrainingWorker
+    from lenet_core.pen_digits import RenderingStopped
+    from lenet_core.training import TrainConfig
+
+    worker = TrainingWorker(new_model(0).state_dict(), TrainConfig(epochs=2, device="cpu"))
+    worker.start()
+    worker.load_data(str(mnist_dir))  # the source is MNIST + pen digits (the default)
+
+    def closed_while_rendering(*args, should_stop, **kwargs):
+        worker.close()  # the window closes meanwhile ...
+        assert should_stop()
+        raise RenderingStopped  # ... and the rendering stops at its next chunk
+
+    def no_engine(*args, **kwargs):
+        raise AssertionError("an engine was built for a closed window")
+
+    monkeypatch.setattr(app.worker, "pen_training_set", closed_while_rendering)
+    monkeypatch.setattr(app.worker, "Trainer", no_engine)
+    said = []
+    for reply in (worker.failed, worker.taught):
+        reply.connect(lambda *args: said.append(args))
+    worker.activity = ""
+    if slot == "teach":
+        worker.teach(torch.zeros(1, 1, 32, 32), 7, None, None)
+    elif slot == "train":
+        worker._train()  # as train() runs it; train() itself returns at once for a closed window
+    else:
+        worker.closing.clear()  # step() is skipped too once closed: it is the rendering that closes it here
+        worker._pause_requested.clear()
+        worker.step()
+    assert worker.trainer is None
+    assert not said  # no failure said, nothing taught
+
+
 def test_weights_replaced_half_way_through_the_tutorial(qtbot, make_window):
     w = make_window(data_dir=None)
     drag(qtbot, w.canvas, [(0.5, 0.15), (0.5, 0.85)])
