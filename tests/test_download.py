@@ -264,10 +264,11 @@ def test_gui_download_cancel_and_failure(qtbot, window, server, files):
     assert "Download failed" in window.warnings[-1] and "HTTP 404" in window.warnings[-1]
     qtbot.waitUntil(lambda: window.download_dialog is None)
 
-    window.download_mirrors = [server.mirror("good")]
+    window.download_mirrors = [server.mirror("stall")]  # (a fast local mirror could finish before the click)
     from PySide6.QtWidgets import QPushButton
 
     window.download_mnist()
+    qtbot.waitUntil(server.stalling.is_set, timeout=20000)  # mid-file
     cancel = next(b for b in window.download_dialog.findChildren(QPushButton) if b.text() == "Cancel")
     qtbot.mouseClick(cancel, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: window.download_dialog is None, timeout=20000)
