@@ -62,9 +62,20 @@ def main(argv: list[str] | None = None) -> NoReturn:
     from .main_window import main_window_for_app
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
+    collector = collect_garbage_on_gui_thread()  # noqa: F841 (kept alive while the program runs)
     window = main_window_for_app(app, data_dir=args.data_dir, checkpoint=args.checkpoint, language=args.language)
     window.show()
     exit_now(app.exec())
+
+
+def collect_garbage_on_gui_thread():
+    """Python's cyclic garbage collector runs on whichever thread allocates when its count is up: on the training
+    thread it may destroy a Qt object of the GUI thread, whose destructor then waits for the GIL that the GUI thread
+    holds while it waits for that object's lock (a deadlock seen in the tests). pyqtgraph's GarbageCollector turns
+    automatic collection off and collects on a 1 s timer of the GUI thread instead. Call after the QApplication."""
+    from pyqtgraph.util.garbage_collector import GarbageCollector
+
+    return GarbageCollector(interval=1.0)
 
 
 def exit_now(code: int) -> NoReturn:

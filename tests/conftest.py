@@ -106,6 +106,26 @@ def write_pen_digits(path: Path, writers=(1, 2, 3), per_label: int = 2, seed: in
     return path
 
 
+@pytest.fixture(scope="session", autouse=True)
+def garbage_collected_on_gui_thread(qapp):
+    """As the program does (app/__main__.py): cyclic garbage is never collected on a training thread (which could
+    destroy a GUI object there and deadlock); the collector's check runs after each test too."""
+    import gc
+
+    from app.__main__ import collect_garbage_on_gui_thread
+
+    collector = collect_garbage_on_gui_thread()
+    yield collector
+    collector.timer.stop()
+    gc.enable()
+
+
+@pytest.fixture(autouse=True)
+def _collect_after_each_test(garbage_collected_on_gui_thread):
+    yield
+    garbage_collected_on_gui_thread.check()  # on this (the GUI) thread, what the automatic collection would have done
+
+
 @pytest.fixture(scope="session")
 def pen_file(tmp_path_factory) -> Path:
     return write_pen_digits(tmp_path_factory.mktemp("pen") / "pen.tra")

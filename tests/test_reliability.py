@@ -389,3 +389,30 @@ def test_closing_mid_training_autosaves_the_latest_weights(qtbot, make_window, t
     saved = load_checkpoint(tmp_path / "home" / "autosave.pt").model
     for name, value in trainer.net.state_dict().items():
         assert torch.equal(saved[name], value.cpu()), name  # the weights training ended with, not an older snapshot
+
+
+def test_cyclic_garbage_is_collected_on_the_gui_thread_only(qtbot, garbage_collected_on_gui_thread):
+    """A Qt object in a reference cycle, let go on the GUI thread: a thread that allocates a lot (as training does)
+    must not collect it (its destructor would run there and could deadlock with the GUI thread); the GUI thread's
+    collector does."""
+    import gc
+    import threading
+    import weakref
+
+    from PySide6.QtCore import QObject
+
+    assert not gc.isenabled()
+
+    class Held(QObject):
+        pass
+
+    held = Held()
+    held.me = held  # a cycle: only the cyclic collector frees it
+    gone = weakref.ref(held)
+    del held
+    busy = threading.Thread(target=lambda: [[i] for i in range(200_000)])  # past every generation's threshold
+    busy.start()
+    busy.join()
+    assert gone() is not None  # not collected on that thread
+    gc.collect()  # what the GUI thread's collector does on its timer
+    assert gone() is None
