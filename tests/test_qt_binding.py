@@ -16,6 +16,7 @@ def test_plot_items_keep_bool_refcounts(qtbot):
     qtbot.addWidget(plot)
     items = [pg.TextItem(str(i)) for i in range(200)]
     gc.collect()
+    was_enabled = gc.isenabled()  # (the test session collects on the GUI thread only: off already)
     gc.disable()  # garbage freed meanwhile would release true references and blur the count
     try:
         before_true, before_false = sys.getrefcount(True), sys.getrefcount(False)
@@ -26,7 +27,8 @@ def test_plot_items_keep_bool_refcounts(qtbot):
         plot.repaint()
         after_true, after_false = sys.getrefcount(True), sys.getrefcount(False)
     finally:
-        gc.enable()
+        if was_enabled:
+            gc.enable()
     # The broken binding lost about 3 references per addItem (600 here); a sound one loses none.
     assert after_true >= before_true - 20
     assert after_false >= before_false - 20
