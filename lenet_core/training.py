@@ -211,13 +211,13 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-@functools.lru_cache(maxsize=8)
 def prepare_optimizers() -> None:
     """Do now what the process's first optimizer does once: torch.optim imports torch._dynamo on its first
     param group, ~1.5 s of Python on 2 cores. A program can do it while idle rather than at its first step."""
     torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
 
 
+@functools.lru_cache(maxsize=8)
 def _base_grid(height: int, width: int, device: torch.device) -> torch.Tensor:
     """(H*W) x 3 rows of (x, y, 1) at pixel centres in [-1, 1], as F.affine_grid uses (align_corners=False)."""
     ys = (torch.arange(height, dtype=torch.float32, device=device) * 2 + 1) / height - 1
