@@ -136,7 +136,7 @@ def test_the_recipe_mixes_all_of_mnist_and_as_many_pen_drawings_each_epoch():
 def test_an_epoch_of_the_recipe_is_its_epoch_size(pen_digits, mnist_dir):
     mnist = load_mnist(mnist_dir).train
     train = mix(TensorData(mnist.images[:100], mnist.labels[:100]), render_variants(pen_digits, 6, seed=0))
-    assert train.epoch_size == 200 < len(train)
+    assert train.epoch_size == 100 + round(PEN_PER_MNIST * 100) < len(train)
     trainer = Trainer(new_model(0), TrainConfig(epochs=1, batch_size=16, device="cpu"), train)
     assert trainer.batches_per_epoch == -(-train.epoch_size // 16)
     assert trainer.fit().reason == "finished"
