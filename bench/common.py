@@ -91,6 +91,13 @@ def write_json(path: str, result: dict, figures: list[Figure]) -> None:
         json.dump({"result": result, "figures": [dataclasses.asdict(f) for f in figures]}, file, indent=2)
 
 
+def print_figures(result: dict, figures: list[Figure], json_path: str | None = None) -> None:
+    """Print a bench's table; with --json PATH, also write its raw results and figures there."""
+    print(format_table(figures))
+    if json_path:
+        write_json(json_path, result, figures)
+
+
 def bench_main(doc: str, measure: Callable[..., dict], figures: Callable[[dict], list[Figure]], **defaults) -> None:
     """A bench's command line: an option for each of measure's arguments (--name, with its default), then the table."""
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])

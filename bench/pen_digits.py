@@ -43,7 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import numpy as np
 import torch
 
-from bench.common import ROOT, Figure, format_table, write_json
+from bench.common import ROOT, Figure, print_figures
 from lenet_core.checkpoint import load_model
 from lenet_core.inference import DEFAULT_WEIGHTS
 from lenet_core.pen_digits import (
@@ -387,9 +387,7 @@ def main() -> None:
     rows = figures(result)
     print(report(result))
     print()
-    print(format_table(rows))
-    if args.json:
-        write_json(args.json, result, rows)
+    print_figures(result, rows, args.json)
 
 
 if __name__ == "__main__":

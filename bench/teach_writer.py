@@ -37,7 +37,7 @@ from PySide6.QtCore import QEventLoop, QObject, Qt, QTimer, Slot
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
-from bench.common import Figure, format_table, require_mnist, write_json
+from bench.common import Figure, print_figures, require_mnist
 from bench.pen_digits import HOLDOUT_WEIGHTS, WindowReader
 from lenet_core.datasets import load_mnist
 from lenet_core.pen_digits import AS_DRAWN, draw_on_canvas, load_pen_digits, parse_writers, shipped_pen_digits
@@ -242,9 +242,7 @@ def main() -> None:
         parser.error("--k: at least 1 drawing per digit")
     result = measure(ks, args.writers, args.seed)
     rows = figures(result)
-    print(format_table(rows))
-    if args.json:
-        write_json(args.json, result, rows)
+    print_figures(result, rows, args.json)
 
 
 if __name__ == "__main__":

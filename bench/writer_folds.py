@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np
 
-from bench.common import Figure, format_table, require_mnist, write_json
+from bench.common import Figure, print_figures, require_mnist
 from bench.pen_digits import TARGET_WORST_WRITER_PCT, classify_batch, core_inputs
 from lenet_core.datasets import TensorData, load_mnist
 from lenet_core.model import new_model
@@ -115,9 +115,7 @@ def main() -> None:
     args = parser.parse_args()
     result = measure(args.folds, args.epochs)
     table = figures(result)
-    print(format_table(table))
-    if args.json:
-        write_json(args.json, result, table)
+    print_figures(result, table, args.json)
 
 
 if __name__ == "__main__":
