@@ -10,7 +10,7 @@ bench/pen_digits.py) and the last 2,000 images of train20k. t10k is not used.
 Why: bench/pen_digits.py scores one hold-out model on 6 writers (1,498 digits), where one writer's style moves the
 headline by a tenth of a point and decides "the worst writer". Here all 7,494 digits and all 30 writers count, each
 read by a model trained without its writer, so two recipes can be told apart by five times as many digits, and the
-share of writers a recipe reads badly is measured rather than guessed from six. ~5 minutes on 2 cores.
+share of writers a recipe reads badly is measured rather than guessed from six. ~3-4 minutes on 2 cores.
 
     python bench/writer_folds.py [--folds 5] [--epochs 15] [--json PATH]
 """
@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import numpy as np
 
 from bench.common import Figure, print_figures, require_mnist
-from bench.pen_digits import TARGET_WORST_WRITER_PCT, classify_batch, core_inputs
+from bench.pen_digits import TARGET_WORST_WRITER_PCT, breakdown, classify_batch, core_inputs
 from lenet_core.datasets import TensorData, load_mnist
 from lenet_core.model import new_model
 from lenet_core.pen_digits import AS_DRAWN, PEN_VARIANTS, draw_on_canvas, load_pen_digits, mix, render_variants
@@ -44,14 +44,16 @@ def fold_writers(writers: list[int], folds: int) -> list[list[int]]:
 
 
 def measure(folds: int = 5, epochs: int = PRESETS["default"].epochs) -> dict:
-    """Per writer: digits read right and digits in all; per fold: held-out MNIST accuracy and training seconds."""
+    """The pen digits' breakdown (overall, per writer, per digit, confusions), each digit read by its fold's model;
+    per fold: held-out MNIST accuracy and training seconds."""
     mnist = load_mnist(require_mnist(), need_test=False).train
-    pixels, labels = mnist.pixels().numpy(), mnist.labels.numpy()
-    mnist_train = TensorData.from_arrays(pixels[:MNIST_TRAINED], labels[:MNIST_TRAINED], "train20k, first 18k")
-    mnist_held = TensorData.from_arrays(pixels[MNIST_TRAINED:], labels[MNIST_TRAINED:], "train20k, last 2k")
+    mnist_pixels, mnist_labels = mnist.pixels().numpy(), mnist.labels.numpy()
+    mnist_train = TensorData.from_arrays(
+        mnist_pixels[:MNIST_TRAINED], mnist_labels[:MNIST_TRAINED], "train20k, first 18k"
+    )
+    mnist_held = TensorData.from_arrays(mnist_pixels[MNIST_TRAINED:], mnist_labels[MNIST_TRAINED:], "train20k, last 2k")
     digits = load_pen_digits("shipped")
-    per_writer: dict[int, tuple[int, int]] = {}
-    per_fold = []
+    labels, writers, predicted, per_fold = [], [], [], []
     for fold, held_writers in enumerate(fold_writers(writers_of(digits), folds), start=1):
         config = PRESETS["default"].replace(device="cpu", epochs=epochs, seed=fold)
         trained_on, held = split_by_writer(digits, held_writers)
@@ -65,35 +67,34 @@ def measure(folds: int = 5, epochs: int = PRESETS["default"].epochs) -> dict:
         training_s = time.perf_counter() - started
         rng = np.random.default_rng(0)
         images = core_inputs([draw_on_canvas(digit, rng, AS_DRAWN) for digit in held])
-        right = classify_batch(trainer.net.eval(), images) == np.array([digit.label for digit in held])
-        by = np.array([digit.writer for digit in held])
-        for writer in held_writers:
-            per_writer[writer] = (int(right[by == writer].sum()), int((by == writer).sum()))
+        labels.append(np.array([digit.label for digit in held]))
+        writers.append(np.array([digit.writer for digit in held]))
+        predicted.append(classify_batch(trainer.net.eval(), images))
         per_fold.append(
             {
                 "writers": held_writers,
-                "pen_pct": 100 * float(right.mean()),
+                "pen_pct": 100 * float((predicted[-1] == labels[-1]).mean()),
                 "mnist_pct": 100 * mnist_accuracy,
                 "training_s": training_s,
             }
         )
         print(f"fold {fold} (writers {held_writers[0]}-{held_writers[-1]}): {per_fold[-1]}", file=sys.stderr)
-    return {"epochs": epochs, "per_writer": per_writer, "per_fold": per_fold}
+    read = breakdown(np.concatenate(labels), np.concatenate(writers), np.concatenate(predicted))
+    return {"epochs": epochs, "per_fold": per_fold, **read}
 
 
 def figures(result: dict) -> list[Figure]:
     """All writers' digits read right, each writer by the model that never saw them; the writers read worst."""
-    per_writer = result["per_writer"]
-    right = sum(r for r, _ in per_writer.values())
-    total = sum(n for _, n in per_writer.values())
-    pct = {writer: 100 * r / n for writer, (r, n) in per_writer.items()}
+    pct = {writer: writer_pct for writer, (_, writer_pct) in result["per_writer"].items()}
+    total = result["digits"]
+    right = round(result["accuracy_pct"] * total / 100)
     worst = sorted(pct, key=pct.get)
     under = [writer for writer in worst if pct[writer] < TARGET_WORST_WRITER_PCT]
     folds = result["per_fold"]
     return [
         Figure(
             f"{len(pct)} pen writers, each held out ({right:,} of {total:,} digits, core path)",
-            100 * right / total,
+            result["accuracy_pct"],
             "%",
         ),
         Figure(

@@ -120,7 +120,7 @@ def test_the_training_set_is_kept_in_the_cache_and_a_bad_cache_drawn_again(pen_f
     assert not list(tmp_path.glob(".*.tmp"))  # written atomically
 
 
-def test_the_recipe_mixes_all_of_mnist_and_as_many_pen_drawings_each_epoch():
+def test_the_recipe_mixes_all_of_mnist_and_pen_per_mnist_drawings_each_epoch():
     def data(n: int, label: int) -> TensorData:
         return TensorData(torch.zeros(n, 1, 32, 32), torch.full((n,), label))
 
